@@ -1,0 +1,39 @@
+"""FastAPI dependencies: the authenticated caller and role gates."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Security
+from fastapi.security import APIKeyHeader
+
+from app.auth.service import Caller, authenticate
+from app.db import SessionDep
+from app.errors import Forbidden
+from app.vocabulary import Role
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def current_caller(
+    session: SessionDep, api_key: Annotated[str | None, Security(api_key_header)]
+) -> Caller:
+    return authenticate(session, api_key)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def require_roles(*roles: Role) -> Callable[[Caller], Caller]:
+    allowed = frozenset(roles) | {Role.ADMIN}
+
+    def gate(caller: CallerDep) -> Caller:
+        if caller.role not in allowed:
+            raise Forbidden(f"role {caller.role.value} may not call this endpoint")
+        return caller
+
+    return gate
+
+
+AdminDep = Annotated[Caller, Depends(require_roles(Role.ADMIN))]
+AssociationDep = Annotated[Caller, Depends(require_roles(Role.ASSOCIATION))]
+MentorWriterDep = Annotated[Caller, Depends(require_roles(Role.ASSOCIATION, Role.COMPANY_HR))]

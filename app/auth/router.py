@@ -1,0 +1,61 @@
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.auth import service
+from app.auth.deps import AdminDep
+from app.db import SessionDep
+from app.vocabulary import Role
+
+router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: uuid.UUID
+    role: Role
+    name: str = Field(min_length=1, max_length=200, examples=["Back-office Proxité 93"])
+
+
+class ApiKeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    role: Role
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyIssued(ApiKeyRead):
+    key: str = Field(description="shown once; only its digest is stored")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyIssued)
+def issue_api_key(data: ApiKeyCreate, session: SessionDep, _: AdminDep) -> ApiKeyIssued:
+    key, plaintext = service.issue_key(
+        session, organisation_id=data.organisation_id, role=data.role, name=data.name
+    )
+    session.commit()
+    return ApiKeyIssued.model_validate(
+        {**ApiKeyRead.model_validate(key).model_dump(), "key": plaintext}
+    )
+
+
+@router.get("", response_model=list[ApiKeyRead])
+def list_api_keys(
+    session: SessionDep, _: AdminDep, organisation_id: uuid.UUID | None = None
+) -> list[ApiKeyRead]:
+    return [ApiKeyRead.model_validate(k) for k in service.list_keys(session, organisation_id)]
+
+
+@router.post("/{key_id}/revoke", response_model=ApiKeyRead)
+def revoke_api_key(key_id: uuid.UUID, session: SessionDep, _: AdminDep) -> ApiKeyRead:
+    key = service.revoke_key(session, key_id)
+    session.commit()
+    return ApiKeyRead.model_validate(key)

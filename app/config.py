@@ -1,0 +1,27 @@
+"""Service settings, read from the environment (prefix ``BINOME_``)."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BINOME_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./binome.db",
+        description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host/db",
+    )
+    default_page_size: int = Field(default=50, ge=1, le=1000)
+    max_page_size: int = Field(default=500, ge=1, le=10_000)
+    max_import_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    idempotency_retention_hours: int = Field(default=24, ge=1)
+    proposal_expiry_days: int = Field(default=14, ge=1)
+    run_pool_workers: int = Field(default=2, ge=1, le=32)
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,34 @@
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.db import get_engine
+from app.errors import problem
+from app.migrate import at_head
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def liveness() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+def readiness() -> dict[str, str] | JSONResponse:
+    """Ready when the database answers and its schema is at the latest migration."""
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+            migrated = at_head(connection)
+    except SQLAlchemyError as exc:
+        return _unready(f"database unreachable: {exc.__class__.__name__}")
+    if not migrated:
+        return _unready("database schema is not at the latest migration")
+    return {"status": "ready"}
+
+
+def _unready(detail: str) -> JSONResponse:
+    body = problem(503, "not-ready", "Service not ready", detail)
+    return JSONResponse(body, status_code=503, media_type="application/problem+json")

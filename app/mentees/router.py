@@ -1,0 +1,66 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.auth.deps import AssociationDep, CallerDep
+from app.db import SessionDep
+from app.filters import TerritoryDep
+from app.mentees import service
+from app.mentees.schemas import MenteeCreate, MenteeRead, MenteeUpdate
+from app.pagination import Page, PageDep, page_of
+from app.vocabulary import Need
+
+router = APIRouter(prefix="/v1/mentees", tags=["mentees"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=MenteeRead)
+def create_mentee(data: MenteeCreate, session: SessionDep, caller: AssociationDep) -> MenteeRead:
+    mentee = service.create(session, caller, data)
+    session.commit()
+    return MenteeRead.model_validate(mentee)
+
+
+@router.get("", response_model=Page[MenteeRead])
+def list_mentees(
+    session: SessionDep,
+    caller: CallerDep,
+    page: PageDep,
+    territory: TerritoryDep,
+    need: Annotated[Need | None, Query(description="young people with this need")] = None,
+    programme_id: uuid.UUID | None = None,
+    active: bool | None = None,
+    qpv: bool | None = None,
+    external_id: Annotated[str | None, Query(max_length=100)] = None,
+) -> Page[MenteeRead]:
+    stmt = service.query(
+        caller,
+        territory=territory,
+        need=need,
+        programme_id=programme_id,
+        active=active,
+        qpv=qpv,
+        external_id=external_id,
+    )
+    return page_of(session, stmt, page, MenteeRead)
+
+
+@router.get("/{mentee_id}", response_model=MenteeRead)
+def get_mentee(mentee_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> MenteeRead:
+    return MenteeRead.model_validate(service.get(session, caller, mentee_id))
+
+
+@router.patch("/{mentee_id}", response_model=MenteeRead)
+def update_mentee(
+    mentee_id: uuid.UUID, data: MenteeUpdate, session: SessionDep, caller: AssociationDep
+) -> MenteeRead:
+    mentee = service.update(session, caller, mentee_id, data)
+    session.commit()
+    return MenteeRead.model_validate(mentee)
+
+
+@router.delete("/{mentee_id}", status_code=status.HTTP_204_NO_CONTENT)
+def erase_mentee(mentee_id: uuid.UUID, session: SessionDep, caller: AssociationDep) -> None:
+    """Erase a young person's data (GDPR right to erasure)."""
+    service.erase(session, caller, mentee_id)
+    session.commit()

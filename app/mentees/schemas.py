@@ -1,0 +1,100 @@
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.fields import ExternalId, LanguageList, NeedList, TravelKm
+from app.locations import LocationIn, LocationOut
+from app.vocabulary import Activity, RuralZone
+
+MIN_AGE, MAX_AGE = 5, 30
+
+MENTEE_EXAMPLE: dict[str, Any] = {
+    "external_id": "JEUNE-2025-118",
+    "birth_year": 2010,
+    "location": {"insee": "93066"},
+    "qpv": True,
+    "rural_zone": "none",
+    "activity": "middle_school",
+    "needs": ["school_support", "confidence"],
+    "languages": ["fr", "ar"],
+    "remote_ok": False,
+    "max_travel_km": 5,
+    "waiting_since": "2026-09-15",
+}
+
+
+def _plausible_birth_year(year: int | None) -> int | None:
+    if year is None:
+        return None
+    this_year = date.today().year
+    if not this_year - MAX_AGE <= year <= this_year - MIN_AGE:
+        raise ValueError(f"must be between {this_year - MAX_AGE} and {this_year - MIN_AGE}")
+    return year
+
+
+def _not_in_future(day: date | None) -> date | None:
+    if day is not None and day > date.today():
+        raise ValueError("must not be in the future")
+    return day
+
+
+class MenteeFields(BaseModel):
+    external_id: ExternalId
+    birth_year: int = Field(description="year only: the service never stores a birth date")
+    qpv: bool = Field(default=False, description="lives in a priority neighbourhood (QPV)")
+    rural_zone: RuralZone = RuralZone.NONE
+    activity: Activity
+    needs: NeedList
+    languages: LanguageList = []
+    remote_ok: bool = False
+    max_travel_km: TravelKm = 5
+    waiting_since: date = Field(default_factory=date.today)
+    active: bool = True
+
+
+class MenteeCreate(MenteeFields):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [MENTEE_EXAMPLE]})
+
+    organisation_id: uuid.UUID | None = Field(
+        default=None, description="referring association; defaults to the caller's"
+    )
+    location: LocationIn
+    programme_ids: list[uuid.UUID] = Field(
+        default=[], max_length=50, description="empty: open to any programme covering them"
+    )
+
+    _birth_year = field_validator("birth_year")(_plausible_birth_year)
+    _waiting = field_validator("waiting_since")(_not_in_future)
+
+
+class MenteeUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    birth_year: int | None = None
+    location: LocationIn | None = None
+    qpv: bool | None = None
+    rural_zone: RuralZone | None = None
+    activity: Activity | None = None
+    needs: NeedList | None = None
+    languages: LanguageList | None = None
+    remote_ok: bool | None = None
+    max_travel_km: TravelKm | None = None
+    waiting_since: date | None = None
+    programme_ids: list[uuid.UUID] | None = Field(default=None, max_length=50)
+    active: bool | None = None
+
+    _birth_year = field_validator("birth_year")(_plausible_birth_year)
+    _waiting = field_validator("waiting_since")(_not_in_future)
+
+
+class MenteeRead(MenteeFields):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    location: LocationOut
+    programme_ids: list[uuid.UUID]
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,102 @@
+import uuid
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
+
+from app.auth.scope import owning_organisation
+from app.auth.service import Caller
+from app.crud import assign, get_visible
+from app.db import contains
+from app.errors import Forbidden, field_error
+from app.filters import TerritoryFilter
+from app.locations import location_columns, resolve
+from app.mentees.models import Mentee, mentee_programmes
+from app.mentees.schemas import MenteeCreate, MenteeUpdate
+from app.organisations.models import Organisation
+from app.programmes import service as programmes
+from app.vocabulary import Need, OrganisationKind, Role
+
+
+def visible(caller: Caller) -> ColumnElement[bool] | None:
+    """A young person's record is seen by the association that refers them (and admins)."""
+    if caller.role is Role.ADMIN:
+        return None
+    if caller.role is Role.ASSOCIATION:
+        return Mentee.organisation_id == caller.organisation_id
+    raise Forbidden("this role sees no young person's data")
+
+
+def create(session: Session, caller: Caller, data: MenteeCreate) -> Mentee:
+    organisation_id = owning_organisation(caller, data.organisation_id)
+    referrer = session.get(Organisation, organisation_id)
+    if referrer is None or referrer.kind is not OrganisationKind.ASSOCIATION:
+        raise field_error("organisation_id", "young people are referred by a known association")
+    mentee = Mentee(
+        **data.model_dump(exclude={"organisation_id", "location", "programme_ids"}),
+        organisation_id=organisation_id,
+        **location_columns(resolve(data.location)),
+    )
+    mentee.programmes = programmes.existing(session, data.programme_ids, "programme_ids")
+    session.add(mentee)
+    session.flush()
+    return mentee
+
+
+def get(session: Session, caller: Caller, mentee_id: uuid.UUID) -> Mentee:
+    return get_visible(session, Mentee, mentee_id, visible(caller))
+
+
+def update(session: Session, caller: Caller, mentee_id: uuid.UUID, data: MenteeUpdate) -> Mentee:
+    mentee = get(session, caller, mentee_id)
+    changes = data.model_dump(exclude_unset=True, exclude={"location", "programme_ids"})
+    for required in ("birth_year", "activity", "needs", "waiting_since"):
+        if required in changes and changes[required] is None:
+            raise field_error(required, "cannot be emptied")
+    if data.location is not None:
+        changes.update(location_columns(resolve(data.location)))
+    assign(mentee, changes)
+    if data.programme_ids is not None:
+        mentee.programmes = programmes.existing(session, data.programme_ids, "programme_ids")
+    session.flush()
+    return mentee
+
+
+def erase(session: Session, caller: Caller, mentee_id: uuid.UUID) -> None:
+    """Right to erasure: the record and everything keyed on it (supports) go."""
+    session.delete(get(session, caller, mentee_id))
+    session.flush()
+
+
+def query(
+    caller: Caller,
+    *,
+    territory: TerritoryFilter,
+    need: Need | None,
+    programme_id: uuid.UUID | None,
+    active: bool | None,
+    qpv: bool | None,
+    external_id: str | None,
+) -> Select[tuple[Mentee]]:
+    stmt = select(Mentee).order_by(Mentee.created_at, Mentee.id)
+    scope = visible(caller)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    stmt = stmt.where(*territory.located(Mentee.department, Mentee.commune_insee))
+    if need is not None:
+        stmt = stmt.where(contains(Mentee.needs, need.value))
+    if programme_id is not None:
+        stmt = stmt.where(
+            exists().where(
+                mentee_programmes.c.mentee_id == Mentee.id,
+                mentee_programmes.c.programme_id == programme_id,
+            )
+        )
+    for column, value in (
+        (Mentee.active, active),
+        (Mentee.qpv, qpv),
+        (Mentee.external_id, external_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt

@@ -1,0 +1,67 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.auth.deps import CallerDep, MentorWriterDep
+from app.db import SessionDep
+from app.filters import TerritoryDep
+from app.mentors import service
+from app.mentors.schemas import MentorCreate, MentorRead, MentorUpdate
+from app.pagination import Page, PageDep, page_of
+from app.vocabulary import MentorKind, Need
+
+router = APIRouter(prefix="/v1/mentors", tags=["mentors"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=MentorRead)
+def create_mentor(data: MentorCreate, session: SessionDep, caller: MentorWriterDep) -> MentorRead:
+    mentor = service.create(session, caller, data)
+    session.commit()
+    return MentorRead.model_validate(mentor)
+
+
+@router.get("", response_model=Page[MentorRead])
+def list_mentors(
+    session: SessionDep,
+    caller: CallerDep,
+    page: PageDep,
+    territory: TerritoryDep,
+    need: Annotated[Need | None, Query(description="mentors with this skill")] = None,
+    programme_id: uuid.UUID | None = None,
+    active: bool | None = None,
+    kind: MentorKind | None = None,
+    employer_id: uuid.UUID | None = None,
+    external_id: Annotated[str | None, Query(max_length=100)] = None,
+) -> Page[MentorRead]:
+    stmt = service.query(
+        caller,
+        territory=territory,
+        need=need,
+        programme_id=programme_id,
+        active=active,
+        kind=kind,
+        employer_id=employer_id,
+        external_id=external_id,
+    )
+    return page_of(session, stmt, page, MentorRead)
+
+
+@router.get("/{mentor_id}", response_model=MentorRead)
+def get_mentor(mentor_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> MentorRead:
+    return MentorRead.model_validate(service.get(session, caller, mentor_id))
+
+
+@router.patch("/{mentor_id}", response_model=MentorRead)
+def update_mentor(
+    mentor_id: uuid.UUID, data: MentorUpdate, session: SessionDep, caller: MentorWriterDep
+) -> MentorRead:
+    mentor = service.update(session, caller, mentor_id, data)
+    session.commit()
+    return MentorRead.model_validate(mentor)
+
+
+@router.delete("/{mentor_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_mentor(mentor_id: uuid.UUID, session: SessionDep, caller: MentorWriterDep) -> None:
+    service.delete(session, caller, mentor_id)
+    session.commit()

@@ -1,0 +1,153 @@
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
+
+from app.auth.scope import owning_organisation
+from app.auth.service import Caller
+from app.crud import assign, get_visible
+from app.db import contains
+from app.errors import Forbidden, field_error
+from app.filters import TerritoryFilter
+from app.locations import location_columns, resolve
+from app.mentors.models import Mentor, mentor_programmes
+from app.mentors.schemas import MentorCreate, MentorUpdate
+from app.organisations.models import Organisation
+from app.programmes import service as programmes
+from app.programmes.models import Programme
+from app.vocabulary import MentorKind, Need, OrganisationKind, Role
+
+EMPLOYER_KINDS = {
+    MentorKind.EMPLOYEE: OrganisationKind.COMPANY,
+    MentorKind.CIVIL_SERVANT: OrganisationKind.PUBLIC_BODY,
+}
+
+
+def visible(caller: Caller) -> ColumnElement[bool] | None:
+    """Associations see the volunteers they submitted or who serve in their programmes;
+    HR sees its own employees; public bodies see no individual."""
+    org = caller.organisation_id
+    if caller.role is Role.ADMIN:
+        return None
+    if caller.role is Role.COMPANY_HR:
+        return or_(Mentor.organisation_id == org, Mentor.employer_id == org)
+    if caller.role is Role.ASSOCIATION:
+        in_programme = exists().where(
+            mentor_programmes.c.mentor_id == Mentor.id,
+            mentor_programmes.c.programme_id == Programme.id,
+            Programme.organisation_id == org,
+        )
+        return or_(Mentor.organisation_id == org, in_programme)
+    raise Forbidden("this role sees no individual volunteer")
+
+
+def writable(caller: Caller) -> ColumnElement[bool] | None:
+    if caller.role is Role.COMPANY_HR:
+        return or_(
+            Mentor.organisation_id == caller.organisation_id,
+            Mentor.employer_id == caller.organisation_id,
+        )
+    return None if caller.is_admin else Mentor.organisation_id == caller.organisation_id
+
+
+def check_employer(session: Session, caller: Caller, kind: MentorKind, employer_id: Any) -> None:
+    """Employees and civil servants name an employer of the matching kind; HR only
+    submits its own employees."""
+    if caller.role is Role.COMPANY_HR:
+        if kind is not MentorKind.EMPLOYEE:
+            raise field_error("kind", "an HR department submits its own employees only")
+        if employer_id != caller.organisation_id:
+            raise field_error("employer_id", "must be your own company")
+    expected = EMPLOYER_KINDS.get(kind)
+    if expected is None:
+        return
+    if employer_id is None:
+        raise field_error("employer_id", f"required for a mentor of kind {kind.value}")
+    employer = session.get(Organisation, employer_id)
+    if employer is None or employer.kind is not expected:
+        raise field_error("employer_id", f"must be a known {expected.value}")
+
+
+def create(session: Session, caller: Caller, data: MentorCreate) -> Mentor:
+    organisation_id = owning_organisation(caller, data.organisation_id)
+    employer_id = data.employer_id
+    if caller.role is Role.COMPANY_HR and employer_id is None:
+        employer_id = caller.organisation_id
+    check_employer(session, caller, data.kind, employer_id)
+    place = resolve(data.location)
+    mentor = Mentor(
+        **data.model_dump(exclude={"organisation_id", "location", "programme_ids", "employer_id"}),
+        employer_id=employer_id,
+        organisation_id=organisation_id,
+        **location_columns(place),
+    )
+    mentor.programmes = programmes.existing(session, data.programme_ids, "programme_ids")
+    session.add(mentor)
+    session.flush()
+    return mentor
+
+
+def get(session: Session, caller: Caller, mentor_id: uuid.UUID) -> Mentor:
+    return get_visible(session, Mentor, mentor_id, visible(caller))
+
+
+def update(session: Session, caller: Caller, mentor_id: uuid.UUID, data: MentorUpdate) -> Mentor:
+    mentor = get_visible(session, Mentor, mentor_id, writable(caller))
+    changes = data.model_dump(exclude_unset=True, exclude={"location", "programme_ids"})
+    if data.location is not None:
+        changes.update(location_columns(resolve(data.location)))
+    if "kind" in changes or "employer_id" in changes:
+        check_employer(
+            session,
+            caller,
+            changes.get("kind", mentor.kind),
+            changes.get("employer_id", mentor.employer_id),
+        )
+    assign(mentor, changes)
+    if data.programme_ids is not None:
+        mentor.programmes = programmes.existing(session, data.programme_ids, "programme_ids")
+    session.flush()
+    return mentor
+
+
+def delete(session: Session, caller: Caller, mentor_id: uuid.UUID) -> None:
+    session.delete(get_visible(session, Mentor, mentor_id, writable(caller)))
+    session.flush()
+
+
+def query(
+    caller: Caller,
+    *,
+    territory: TerritoryFilter,
+    need: Need | None,
+    programme_id: uuid.UUID | None,
+    active: bool | None,
+    kind: MentorKind | None,
+    employer_id: uuid.UUID | None,
+    external_id: str | None,
+) -> Select[tuple[Mentor]]:
+    stmt = select(Mentor).order_by(Mentor.created_at, Mentor.id)
+    scope = visible(caller)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    stmt = stmt.where(*territory.located(Mentor.department, Mentor.commune_insee))
+    if need is not None:
+        stmt = stmt.where(contains(Mentor.skills, need.value))
+    if programme_id is not None:
+        stmt = stmt.where(
+            exists().where(
+                mentor_programmes.c.mentor_id == Mentor.id,
+                mentor_programmes.c.programme_id == programme_id,
+            )
+        )
+    for column, value in (
+        (Mentor.active, active),
+        (Mentor.kind, kind),
+        (Mentor.employer_id, employer_id),
+        (Mentor.external_id, external_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt

@@ -1,0 +1,42 @@
+import uuid
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from app.crud import assign, get_visible
+from app.organisations.models import Organisation
+from app.organisations.schemas import OrganisationCreate, OrganisationUpdate
+from app.vocabulary import OrganisationKind
+
+
+def create(session: Session, data: OrganisationCreate) -> Organisation:
+    organisation = Organisation(**data.model_dump())
+    session.add(organisation)
+    session.flush()
+    return organisation
+
+
+def get(session: Session, organisation_id: uuid.UUID) -> Organisation:
+    # The directory of organisations is not personal data: every role may read it.
+    return get_visible(session, Organisation, organisation_id, None)
+
+
+def update(session: Session, organisation_id: uuid.UUID, data: OrganisationUpdate) -> Organisation:
+    organisation = get(session, organisation_id)
+    assign(organisation, data.model_dump(exclude_unset=True))
+    session.flush()
+    return organisation
+
+
+def query(*, kind: OrganisationKind | None, name: str | None) -> Select[tuple[Organisation]]:
+    stmt = select(Organisation).order_by(Organisation.name, Organisation.id)
+    if kind is not None:
+        stmt = stmt.where(Organisation.kind == kind)
+    if name:
+        stmt = stmt.where(Organisation.name.ilike(f"%{name}%"))
+    return stmt
+
+
+def delete(session: Session, organisation_id: uuid.UUID) -> None:
+    session.delete(get(session, organisation_id))
+    session.flush()

@@ -1,0 +1,101 @@
+"""One renderer for every error: RFC 9457 ``application/problem+json``."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import AppError, problem
+
+logger = logging.getLogger("binome")
+
+PROBLEM_JSON = "application/problem+json"
+HTTP_TITLES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Missing or invalid API key"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
+def respond(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """``("body", "location", "insee")`` → ``location.insee``; list indexes as ``[i]``."""
+    parts = list(loc[1:]) if loc and loc[0] == "body" else list(loc)
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "body"
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for error in exc.errors():
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        errors.append({"field": field_path(tuple(error.get("loc", ()))), "message": message})
+    return errors
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        return respond(exc.to_problem())
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(error.get("type") == "json_invalid" for error in exc.errors()):
+            return respond(problem(400, "malformed-json", "Malformed JSON", _json_detail(exc)))
+        errors = validation_errors(exc)
+        detail = (
+            errors[0]["field"] + ": " + errors[0]["message"]
+            if len(errors) == 1
+            else (f"{len(errors)} invalid fields")
+        )
+        return respond(problem(422, "validation-error", "Invalid input", detail, errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = HTTP_TITLES.get(exc.status_code, ("http-error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "no such route"
+        return respond(problem(exc.status_code, code, title, detail), dict(exc.headers or {}))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
+        logger.info("integrity error: %s", exc.orig)
+        return respond(
+            problem(
+                409,
+                "conflict",
+                "Conflict with existing data",
+                "the change conflicts with existing records (duplicate external id, "
+                "or a record still referenced elsewhere)",
+            )
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return respond(problem(500, "internal-error", "Internal error", "an unexpected error"))
+
+
+def _json_detail(exc: RequestValidationError) -> str:
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            ctx = error.get("ctx") or {}
+            return f"the request body is not valid JSON: {ctx.get('error', 'parse error')}"
+    return "the request body is not valid JSON"

@@ -1,0 +1,35 @@
+import uuid
+from datetime import date
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, IdMixin, TimestampMixin
+
+
+class Support(IdMixin, TimestampMixin, Base):
+    """Support a young person already receives, from any actor, for one need.
+
+    ``organisation_id`` is who recorded it (tenant); ``provider_id`` who provides it.
+    """
+
+    __tablename__ = "supports"
+    __table_args__ = (
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    mentee_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mentees.id", ondelete="CASCADE"), index=True
+    )
+    provider_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    programme_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("programmes.id", ondelete="SET NULL"), index=True
+    )
+    need: Mapped[str] = mapped_column(String(40))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)

@@ -1,0 +1,63 @@
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.auth.deps import AssociationDep, CallerDep
+from app.db import SessionDep
+from app.pagination import Page, PageDep, page_of
+from app.supports import service
+from app.supports.schemas import SupportCreate, SupportRead, SupportUpdate
+from app.vocabulary import Need
+
+router = APIRouter(prefix="/v1/supports", tags=["supports"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SupportRead)
+def create_support(data: SupportCreate, session: SessionDep, caller: AssociationDep) -> SupportRead:
+    support = service.create(session, caller, data)
+    session.commit()
+    return SupportRead.model_validate(support)
+
+
+@router.get("", response_model=Page[SupportRead])
+def list_supports(
+    session: SessionDep,
+    caller: CallerDep,
+    page: PageDep,
+    mentee_id: uuid.UUID | None = None,
+    need: Need | None = None,
+    programme_id: uuid.UUID | None = None,
+    provider_id: uuid.UUID | None = None,
+    active_on: Annotated[date | None, Query(description="only supports running that day")] = None,
+) -> Page[SupportRead]:
+    stmt = service.query(
+        caller,
+        mentee_id=mentee_id,
+        need=need,
+        programme_id=programme_id,
+        provider_id=provider_id,
+        active_on_day=active_on,
+    )
+    return page_of(session, stmt, page, SupportRead)
+
+
+@router.get("/{support_id}", response_model=SupportRead)
+def get_support(support_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> SupportRead:
+    return SupportRead.model_validate(service.get(session, caller, support_id))
+
+
+@router.patch("/{support_id}", response_model=SupportRead)
+def update_support(
+    support_id: uuid.UUID, data: SupportUpdate, session: SessionDep, caller: AssociationDep
+) -> SupportRead:
+    support = service.update(session, caller, support_id, data)
+    session.commit()
+    return SupportRead.model_validate(support)
+
+
+@router.delete("/{support_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_support(support_id: uuid.UUID, session: SessionDep, caller: AssociationDep) -> None:
+    service.delete(session, caller, support_id)
+    session.commit()

@@ -1,0 +1,59 @@
+import uuid
+from datetime import date, datetime
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.vocabulary import Need
+
+
+class SupportCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "mentee_id": "7a0c8a57-5b8e-4a57-9d8b-1f0e2c3d4b5a",
+                    "provider_id": "0b7e3c4d-2f1a-4c9e-8d7b-6a5f4e3d2c1b",
+                    "need": "school_support",
+                    "start_date": "2026-09-01",
+                }
+            ]
+        },
+    )
+
+    mentee_id: uuid.UUID
+    provider_id: uuid.UUID = Field(description="organisation providing the support")
+    programme_id: uuid.UUID | None = None
+    need: Need
+    start_date: date
+    end_date: date | None = None
+    organisation_id: uuid.UUID | None = Field(
+        default=None, description="recording organisation; defaults to the caller's"
+    )
+
+    @model_validator(mode="after")
+    def _dates(self) -> Self:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError("end_date must not be before start_date")
+        return self
+
+
+class SupportUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    end_date: date | None = Field(default=None, description="set to close the support")
+
+
+class SupportRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    mentee_id: uuid.UUID
+    provider_id: uuid.UUID
+    programme_id: uuid.UUID | None
+    need: Need
+    start_date: date
+    end_date: date | None
+    created_at: datetime

@@ -1,0 +1,91 @@
+import uuid
+from datetime import date
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
+
+from app.auth.scope import owning_organisation
+from app.auth.service import Caller
+from app.crud import get_visible
+from app.errors import field_error
+from app.mentees import service as mentees
+from app.mentees.models import Mentee
+from app.organisations.models import Organisation
+from app.programmes import service as programmes
+from app.supports.models import Support
+from app.supports.schemas import SupportCreate, SupportUpdate
+from app.vocabulary import Need
+
+
+def visible(caller: Caller) -> ColumnElement[bool] | None:
+    """Supports recorded by the caller or concerning the young people it refers."""
+    mentee_scope = mentees.visible(caller)
+    if mentee_scope is None:
+        return None
+    referred = select(Mentee.id).where(mentee_scope)
+    return or_(Support.organisation_id == caller.organisation_id, Support.mentee_id.in_(referred))
+
+
+def active_on(day: date) -> ColumnElement[bool]:
+    return (Support.start_date <= day) & (or_(Support.end_date.is_(None), Support.end_date >= day))
+
+
+def create(session: Session, caller: Caller, data: SupportCreate) -> Support:
+    organisation_id = owning_organisation(caller, data.organisation_id)
+    # A young person outside the caller's scope is reported as unknown (404).
+    mentees.get(session, caller, data.mentee_id)
+    if session.get(Organisation, data.provider_id) is None:
+        raise field_error("provider_id", "unknown organisation")
+    if data.programme_id is not None:
+        programmes.existing(session, [data.programme_id], "programme_id")
+    support = Support(
+        **data.model_dump(exclude={"organisation_id"}), organisation_id=organisation_id
+    )
+    session.add(support)
+    session.flush()
+    return support
+
+
+def get(session: Session, caller: Caller, support_id: uuid.UUID) -> Support:
+    return get_visible(session, Support, support_id, visible(caller))
+
+
+def update(session: Session, caller: Caller, support_id: uuid.UUID, data: SupportUpdate) -> Support:
+    support = get(session, caller, support_id)
+    if data.end_date is not None and data.end_date < support.start_date:
+        raise field_error("end_date", "must not be before start_date")
+    support.end_date = data.end_date
+    session.flush()
+    return support
+
+
+def delete(session: Session, caller: Caller, support_id: uuid.UUID) -> None:
+    session.delete(get(session, caller, support_id))
+    session.flush()
+
+
+def query(
+    caller: Caller,
+    *,
+    mentee_id: uuid.UUID | None,
+    need: Need | None,
+    programme_id: uuid.UUID | None,
+    provider_id: uuid.UUID | None,
+    active_on_day: date | None,
+) -> Select[tuple[Support]]:
+    stmt = select(Support).order_by(Support.start_date, Support.id)
+    scope = visible(caller)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    for column, value in (
+        (Support.mentee_id, mentee_id),
+        (Support.need, need.value if need else None),
+        (Support.programme_id, programme_id),
+        (Support.provider_id, provider_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if active_on_day is not None:
+        stmt = stmt.where(active_on(active_on_day))
+    return stmt

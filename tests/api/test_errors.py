@@ -1,0 +1,153 @@
+"""Every error, whatever its cause, is an RFC 9457 problem document."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import Actor, mentee_payload, mentor_payload, programme_payload
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status
+    assert {"type", "title", "detail"} <= body.keys()
+    return body
+
+
+def fields(body: dict) -> set[str]:
+    return {error["field"] for error in body["errors"]}
+
+
+def test_unknown_route_is_a_problem(client: TestClient, admin: Actor) -> None:
+    assert_problem(client.get("/v1/nowhere", headers=admin.headers), 404)
+
+
+def test_wrong_method_is_a_problem(client: TestClient, admin: Actor) -> None:
+    assert_problem(client.put("/v1/organisations", headers=admin.headers), 405)
+
+
+def test_missing_key_is_401(client: TestClient) -> None:
+    assert_problem(client.get("/v1/organisations"), 401)
+
+
+def test_unknown_key_is_401(client: TestClient) -> None:
+    assert_problem(client.get("/v1/organisations", headers={"X-API-Key": "bnm_nope"}), 401)
+
+
+def test_malformed_json_is_400(client: TestClient, admin: Actor) -> None:
+    response = client.post(
+        "/v1/organisations",
+        content=b'{"name": "x", "kind": ',
+        headers={**admin.headers, "content-type": "application/json"},
+    )
+    body = assert_problem(response, 400)
+    assert "JSON" in body["detail"]
+
+
+def test_unknown_field_is_named(client: TestClient, admin: Actor) -> None:
+    body = assert_problem(
+        client.post(
+            "/v1/organisations",
+            json={"name": "A", "kind": "association", "colour": "blue"},
+            headers=admin.headers,
+        ),
+        422,
+    )
+    assert fields(body) == {"colour"}
+
+
+def test_enum_field_is_named(client: TestClient, admin: Actor) -> None:
+    body = assert_problem(
+        client.post("/v1/organisations", json={"name": "A", "kind": "club"}, headers=admin.headers),
+        422,
+    )
+    assert fields(body) == {"kind"}
+
+
+def test_bad_query_parameter_is_named(client: TestClient, admin: Actor) -> None:
+    body = assert_problem(client.get("/v1/mentors?limit=0", headers=admin.headers), 422)
+    assert fields(body) == {"query.limit"}
+
+
+def test_bad_path_uuid_is_422(client: TestClient, admin: Actor) -> None:
+    body = assert_problem(client.get("/v1/mentors/not-a-uuid", headers=admin.headers), 422)
+    assert fields(body) == {"path.mentor_id"}
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"needs": ["astrology"]}, "needs[0]"),
+        ({"needs": []}, "needs"),
+        ({"departments": ["99"]}, "departments[0]"),
+        ({"communes": ["00000"]}, "communes[0]"),
+        ({"capacity": -1}, "capacity"),
+        ({"min_age": 2}, "min_age"),
+        ({"needs": ["orientation", "orientation"]}, "needs"),
+    ],
+)
+def test_programme_field_errors(
+    client: TestClient, association: Actor, override: dict, field: str
+) -> None:
+    response = client.post(
+        "/v1/programmes", json=programme_payload(**override), headers=association.headers
+    )
+    assert field in fields(assert_problem(response, 422))
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"location": {"insee": "99999"}}, "location.insee"),
+        ({"location": {"postcode": "00001"}}, "location.postcode"),
+        ({"location": {"postcode": "9320"}}, "location.postcode"),
+        ({"location": {"insee": "93066", "lat": 95, "lon": 2}}, "location.lat"),
+        ({"capacity": 6}, "capacity"),
+        ({"skills": []}, "skills"),
+        ({"languages": ["French"]}, "languages[0]"),
+        ({"background_check_valid_until": "2026-13-01"}, "background_check_valid_until"),
+        ({"external_id": ""}, "external_id"),
+        ({"max_travel_km": -3}, "max_travel_km"),
+        ({"kind": "employee"}, "employer_id"),
+        ({"programme_ids": ["8d0e5f3c-0000-4000-8000-000000000000"]}, "programme_ids[0]"),
+    ],
+)
+def test_mentor_field_errors(
+    client: TestClient, association: Actor, override: dict, field: str
+) -> None:
+    response = client.post(
+        "/v1/mentors", json=mentor_payload(**override), headers=association.headers
+    )
+    assert field in fields(assert_problem(response, 422))
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"birth_year": 1950}, "birth_year"),
+        ({"waiting_since": "2999-01-01"}, "waiting_since"),
+        ({"rural_zone": "mountain"}, "rural_zone"),
+        ({"activity": "astronaut"}, "activity"),
+        ({"location": {}}, "location"),
+    ],
+)
+def test_mentee_field_errors(
+    client: TestClient, association: Actor, override: dict, field: str
+) -> None:
+    response = client.post(
+        "/v1/mentees", json=mentee_payload(**override), headers=association.headers
+    )
+    assert field in fields(assert_problem(response, 422))
+
+
+def test_duplicate_external_id_is_409_and_keeps_the_first(
+    client: TestClient, association: Actor
+) -> None:
+    payload = mentor_payload(external_id="M-1")
+    assert client.post("/v1/mentors", json=payload, headers=association.headers).status_code == 201
+    second = mentor_payload(external_id="M-1", capacity=5)
+    assert_problem(client.post("/v1/mentors", json=second, headers=association.headers), 409)
+    listed = client.get("/v1/mentors?external_id=M-1", headers=association.headers).json()
+    assert listed["total"] == 1
+    assert listed["items"][0]["capacity"] == 2

@@ -1,0 +1,96 @@
+"""Test databases: every DB-backed test runs on SQLite and on PostgreSQL.
+
+Both are built by the real Alembic migrations. PostgreSQL tests skip when no server
+answers, except under ``CI=true`` where a missing server is a failure.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app import migrate
+from app.config import get_settings
+from app.db import Base, engine_for
+
+PG_ADMIN_DSN = os.environ.get(
+    "BINOME_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test"
+)
+
+
+def _pg_available() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def _create_pg_database() -> tuple[str, str]:
+    name = f"binome_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_DSN)
+    user, host = params.get("user", "postgres"), params.get("host", "127.0.0.1")
+    url = f"postgresql+psycopg://{user}@{host}:{params.get('port', 5432)}/{name}"
+    return name, url
+
+
+def _drop_pg_database(name: str) -> None:
+    engine_for.cache_clear()
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("db") / "binome.db"
+        url = f"sqlite:///{path}"
+        migrate.upgrade(url)
+        yield url
+        return
+    if not _pg_available():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("PostgreSQL is required under CI=true but does not answer")
+        pytest.skip("PostgreSQL not reachable")
+    name, url = _create_pg_database()
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        _drop_pg_database(name)
+
+
+def _wipe(url: str) -> None:
+    engine = engine_for(url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def db_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A clean, migrated database that the app under test is configured to use."""
+    _wipe(database_url)
+    monkeypatch.setenv("BINOME_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield database_url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def session(db_url: str) -> Iterator[Session]:
+    with Session(engine_for(db_url), expire_on_commit=False) as db_session:
+        yield db_session

@@ -41,7 +41,8 @@ def _create_pg_database() -> tuple[str, str]:
     return name, url
 
 
-def _drop_pg_database(name: str) -> None:
+def _drop_pg_database(name: str, url: str) -> None:
+    engine_for(url).dispose()
     engine_for.cache_clear()
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -66,7 +67,7 @@ def database_url(
         migrate.upgrade(url)
         yield url
     finally:
-        _drop_pg_database(name)
+        _drop_pg_database(name, url)
 
 
 def _wipe(url: str) -> None:

@@ -97,6 +97,7 @@ def load_demo(_: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=get_settings().log_level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="binome", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (function, configure) in COMMANDS.items():

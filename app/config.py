@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     proposal_expiry_days: int = Field(default=14, ge=1)
     run_pool_workers: int = Field(default=2, ge=1, le=32)
     log_level: str = "INFO"
+    import_max_errors: int = Field(
+        default=1000, ge=1, description="row errors kept in an import report and its response"
+    )
+    import_batch_size: int = Field(default=2000, ge=1, le=50_000)
 
 
 @lru_cache

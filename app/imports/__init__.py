@@ -1,0 +1,1 @@
+"""Bulk imports of mentors and mentees (CSV or JSON), with reports and idempotency keys."""

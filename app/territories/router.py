@@ -1,0 +1,29 @@
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from app.auth.deps import CallerDep
+from app.db import SessionDep
+from app.errors import field_error
+from app.geo import is_known_department
+from app.territories import service
+from app.territories.schemas import TerritoryDiagnostic
+
+router = APIRouter(prefix="/v1/territories", tags=["territories"])
+
+
+@router.get("/departments/{department}", response_model=TerritoryDiagnostic)
+def department_diagnostic(
+    department: Annotated[str, Path(max_length=3, examples=["93"])],
+    session: SessionDep,
+    caller: CallerDep,
+) -> TerritoryDiagnostic:
+    """Young people waiting and supported per need, and mentors able to help, per commune.
+
+    Aggregated figures only, open to every role; counts from 1 to 4 are withheld
+    (``null``) except for admins.
+    """
+    if not is_known_department(department):
+        raise field_error("path.department", f"unknown department {department!r}")
+    return service.diagnostic(session, department, date.today(), exact=caller.is_admin)

@@ -1,0 +1,99 @@
+"""Aggregated, non-personal figures per territory: the shared diagnostic."""
+
+from collections import Counter, defaultdict
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import contains
+from app.geo import commune
+from app.mentees.models import Mentee
+from app.mentors.models import Mentor
+from app.programmes.models import Programme
+from app.supports.models import Support
+from app.supports.service import active_on
+from app.territories.schemas import CommuneFigures, NeedFigures, TerritoryDiagnostic
+from app.vocabulary import Need
+
+SMALL_COUNT = 5
+
+
+def withhold(count: int, exact: bool) -> int | None:
+    """Counts from 1 to 4 are withheld unless the caller may see exact figures."""
+    return count if exact or count == 0 or count >= SMALL_COUNT else None
+
+
+def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> TerritoryDiagnostic:
+    young = session.execute(
+        select(Mentee.id, Mentee.commune_insee, Mentee.needs, Mentee.qpv).where(
+            Mentee.department == department, Mentee.active.is_(True)
+        )
+    ).all()
+    supported: dict[object, set[str]] = defaultdict(set)
+    support_rows = session.execute(
+        select(Support.mentee_id, Support.need)
+        .join(Mentee, Mentee.id == Support.mentee_id)
+        .where(Mentee.department == department, active_on(day))
+    )
+    for mentee_id, need in support_rows:
+        supported[mentee_id].add(need)
+    mentors = session.execute(
+        select(Mentor.commune_insee, Mentor.skills).where(
+            Mentor.department == department, Mentor.active.is_(True)
+        )
+    ).all()
+    capacity = sum(
+        session.scalars(
+            select(Programme.capacity).where(
+                Programme.active.is_(True), contains(Programme.departments, department)
+            )
+        )
+    )
+
+    waiting: dict[str, Counter[str]] = defaultdict(Counter)
+    covered: dict[str, Counter[str]] = defaultdict(Counter)
+    people: Counter[str] = Counter()
+    in_qpv: Counter[str] = Counter()
+    for mentee_id, insee, needs, qpv in young:
+        people[insee] += 1
+        in_qpv[insee] += int(qpv)
+        for need in needs:
+            (covered if need in supported[mentee_id] else waiting)[insee][need] += 1
+    skilled: dict[str, Counter[str]] = defaultdict(Counter)
+    mentor_count: Counter[str] = Counter()
+    for insee, skills in mentors:
+        mentor_count[insee] += 1
+        skilled[insee].update(skills)
+
+    def figures(insees: list[str]) -> dict[Need, NeedFigures]:
+        return {
+            need: NeedFigures(
+                waiting=withhold(sum(waiting[i][need] for i in insees), exact),
+                supported=withhold(sum(covered[i][need] for i in insees), exact),
+                mentors=withhold(sum(skilled[i][need] for i in insees), exact),
+            )
+            for need in Need
+        }
+
+    insees = sorted(set(people) | set(mentor_count))
+    communes = [
+        CommuneFigures(
+            insee=insee,
+            name=found.name if (found := commune(insee)) else insee,
+            young_people=withhold(people[insee], exact),
+            in_qpv=withhold(in_qpv[insee], exact),
+            mentors=withhold(mentor_count[insee], exact),
+            needs=figures([insee]),
+        )
+        for insee in insees
+    ]
+    return TerritoryDiagnostic(
+        department=department,
+        as_of=day,
+        young_people=len(young),
+        mentors=len(mentors),
+        programme_capacity=capacity,
+        needs=figures(insees),
+        communes=communes,
+    )

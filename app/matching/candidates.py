@@ -1,0 +1,225 @@
+"""Candidate arcs (mentee, mentor, programme, need) satisfying every hard rule.
+
+Not quadratic: for every programme p and need b it covers, a k-d tree indexes the
+mentors of p skilled in b (on unit-sphere coordinates, where Euclidean nearest is
+great-circle nearest), and only the young people eligible for (p, b) query it. Minors
+query a tree restricted to background-checked mentors, so safeguarding never wastes a
+slot. Each query asks for the K nearest mentors within the young person's travel
+distance (in person) and, when the mentee and programme allow remote, the K nearest
+remote-ready mentors at any distance. The remaining rules (the mentor's own travel
+distance, shared language, excluded pairs) are applied to the returned arrays.
+
+Candidate cap. With ``Policy.max_candidates_per_mentee = c`` each query returns
+K = c + QUERY_SLACK mentors and each mentee keeps its c best arcs by score (ties: nearer,
+then mentor id, then programme id). Within one (programme, need) tree all mentors earn
+the same need and programme terms, so the K nearest are the K best but for the language
+bonus and for mentors dropped by the later filters. The solver proves optimality on
+this capped graph; ``c = None`` disables the cap (exhaustive, quadratic in dense areas:
+for tests and small runs). See docs/matching.md for the measured effect of the cap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial import cKDTree
+
+from app.matching.arrays import BoolArray, FloatArray, IntArray, ProblemArrays
+from app.matching.geo import chord_to_km, km_to_chord
+from app.matching.policy import Policy
+from app.matching.problem import NEEDS
+from app.matching.scoring import MAX_SHARED_LANGUAGES
+
+QUERY_SLACK = 8
+"""Extra neighbours asked of each k-d tree query, to absorb the filters applied after."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CandidateArcs:
+    """Feasible arcs, sorted by (mentee, score desc, distance, mentor, programme)."""
+
+    mentee: IntArray
+    mentor: IntArray
+    programme: IntArray
+    need: IntArray  # index in NEEDS
+    remote: BoolArray
+    distance_km: FloatArray
+    shared_languages: IntArray
+    score: IntArray
+    considered: int
+    """Distinct feasible arcs found before the per-mentee cap."""
+    capped_mentees: int
+    """Young people who had more feasible arcs than the cap."""
+    eligible_by_programme: tuple[IntArray, ...]
+    """Mentees eligible for each programme (rules 1 and 3, mentee side), for the funnel."""
+
+    def __len__(self) -> int:
+        return int(self.mentee.size)
+
+
+def eligible_mentees(arrs: ProblemArrays, p: int) -> BoolArray:
+    """Rule 1 (mentee side) and rule 3: programme p covers the territory, the age and an
+    open need of the mentee, and the mentee accepts p."""
+    prog = arrs.programmes[p]
+    ok = (arrs.mentee_age >= prog.min_age) & (arrs.mentee_age <= prog.max_age)
+    ok &= (arrs.mentee_open & arrs.programme_needs[p]) != 0
+    codes = np.array(
+        [arrs.territory_codes[t] for t in prog.territories if t in arrs.territory_codes],
+        dtype=np.int64,
+    )
+    ok &= np.isin(arrs.mentee_dep, codes) | np.isin(arrs.mentee_commune, codes)
+    accepts = ~arrs.mentee_has_enrolment
+    accepts[arrs.enrolled_by_programme[p]] = True
+    return ok & accepts
+
+
+def programme_mentors(arrs: ProblemArrays) -> list[IntArray]:
+    """Mentor indices volunteering with each programme (rule 1, mentor side)."""
+    lists: list[list[int]] = [[] for _ in arrs.programmes]
+    for m, progs in enumerate(arrs.mentor_programmes):
+        for p in progs:
+            lists[p].append(m)
+    return [np.array(x, dtype=np.int64) for x in lists]
+
+
+def _query(
+    xyz: FloatArray, tree_mentors: IntArray, arrs: ProblemArrays, q: IntArray, k: int, ub: float
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """K nearest of ``tree_mentors`` for mentees ``q``, flattened to (mentee, mentor, chord)."""
+    k = min(k, tree_mentors.size)
+    if k == 0 or q.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    tree = cKDTree(xyz)
+    dist, pos = tree.query(arrs.mentee_xyz[q], k=k, distance_upper_bound=ub)
+    dist = np.asarray(dist).reshape(q.size, k)
+    pos = np.asarray(pos).reshape(q.size, k)
+    found = pos < tree_mentors.size
+    rows = np.broadcast_to(q[:, None], pos.shape)[found]
+    return rows, tree_mentors[pos[found]], dist[found]
+
+
+def _take(index: npt.NDArray[Any], *columns: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
+    return [c[index] for c in columns]
+
+
+def _shared_languages(arrs: ProblemArrays, e: IntArray, m: IntArray) -> IntArray:
+    both = arrs.mentee_lang[e] & arrs.mentor_lang[m]
+    return np.asarray(np.bitwise_count(both).sum(axis=1), dtype=np.int64)
+
+
+def generate(arrs: ProblemArrays, policy: Policy, run_date: date) -> CandidateArcs:
+    del run_date  # ages and background checks are already resolved in ``arrs``
+    cap = policy.max_candidates_per_mentee
+    k = len(arrs.mentors) if cap is None else cap + QUERY_SLACK
+    by_programme = programme_mentors(arrs)
+    parts: list[tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]] = []
+    eligible_by_programme: list[IntArray] = []
+    for p in range(len(arrs.programmes)):
+        eligible = eligible_mentees(arrs, p)
+        eligible_by_programme.append(np.flatnonzero(eligible))
+        mentors_p = by_programme[p]
+        mentors_p = mentors_p[arrs.mentor_remaining[mentors_p] > 0]
+        if arrs.programme_remaining[p] == 0 or mentors_p.size == 0 or not eligible.any():
+            continue
+        for b in range(len(NEEDS)):
+            bit = 1 << b
+            if not arrs.programme_needs[p] & bit:
+                continue
+            wanting = eligible & ((arrs.mentee_open & bit) != 0)
+            skilled = mentors_p[(arrs.mentor_skills[mentors_p] & bit) != 0]
+            for minors in (False, True):
+                q = np.flatnonzero(wanting & (arrs.mentee_minor == minors))
+                pool = skilled[arrs.mentor_bg[skilled]] if minors else skilled
+                if q.size == 0 or pool.size == 0:
+                    continue
+                xyz = arrs.mentor_xyz[pool]
+                # Slightly enlarged bound: exact reach is re-checked on km below.
+                ub = km_to_chord(float(arrs.mentee_travel[q].max())) * (1 + 1e-9) + 1e-12
+                found = [_query(xyz, pool, arrs, q, k, ub)]
+                if arrs.programme_remote[p]:
+                    rq = q[arrs.mentee_remote[q]]
+                    rpool = pool[arrs.mentor_remote[pool]]
+                    found.append(_query(arrs.mentor_xyz[rpool], rpool, arrs, rq, k, np.inf))
+                for e, m, chord in found:
+                    if e.size:
+                        parts.append((e, m, np.full(e.size, p), np.full(e.size, b), chord))
+    return _finish(arrs, policy, parts, cap, tuple(eligible_by_programme))
+
+
+def _finish(
+    arrs: ProblemArrays,
+    policy: Policy,
+    parts: list[tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]],
+    cap: int | None,
+    eligible_by_programme: tuple[IntArray, ...],
+) -> CandidateArcs:
+    if parts:
+        e, m, p, b = (np.concatenate([x[i] for x in parts]).astype(np.int64) for i in range(4))
+        km = chord_to_km(np.concatenate([x[4] for x in parts]))
+    else:
+        e = m = p = b = np.zeros(0, dtype=np.int64)
+        km = np.zeros(0)
+
+    # Rule 4 with the mentor's own travel distance; remote only where everyone agrees.
+    in_person = km <= np.minimum(arrs.mentee_travel[e], arrs.mentor_travel[m])
+    remote = ~in_person & arrs.programme_remote[p] & arrs.mentee_remote[e] & arrs.mentor_remote[m]
+    keep = in_person | remote
+    shared = _shared_languages(arrs, e, m)
+    # Rule 6: a shared language when both list languages; never-again pairs.
+    keep &= (shared > 0) | ~arrs.mentee_has_lang[e] | ~arrs.mentor_has_lang[m]
+    if arrs.excluded_keys.size:
+        keep &= ~np.isin(e * len(arrs.mentors) + m, arrs.excluded_keys)
+    e, m, p, b, km, remote, shared = _take(keep, e, m, p, b, km, remote, shared)
+
+    # One arc per (mentee, mentor, programme): the highest-ranked need (other terms
+    # do not depend on the need). Ranks are < 8, so (key, rank) packs in one int64.
+    rank = arrs.mentee_rank[e, b].astype(np.int64)
+    n_m, n_p = len(arrs.mentors), max(1, len(arrs.programmes))
+    key = (e * n_m + m) * n_p + p
+    order = np.argsort(key * 8 + rank, kind="stable")
+    key_sorted = key[order]
+    first = np.ones(order.size, dtype=np.bool_)
+    first[1:] = key_sorted[1:] != key_sorted[:-1]
+    sel = order[first]
+    e, m, p, b, km, remote, shared, rank = _take(sel, e, m, p, b, km, remote, shared, rank)
+
+    w, h = policy.weights, policy.distance_half_km
+    wh = float(w.distance) * h  # same operation order as scoring.distance_points
+    score = (
+        w.need_rank * (len(NEEDS) - rank)
+        + np.where(remote, 0, np.floor(wh / (h + km) + 0.5).astype(np.int64))
+        + np.where(remote, w.remote, 0)
+        + w.shared_language * np.minimum(MAX_SHARED_LANGUAGES, shared)
+        + arrs.mentee_priority[e]
+    ).astype(np.int64)
+
+    # Deterministic order, then the per-mentee cap.
+    order = np.lexsort((p, m, km, -score, e))
+    e, m, p, b, km, remote, shared, score = _take(order, e, m, p, b, km, remote, shared, score)
+    considered = int(e.size)
+    capped = 0
+    if cap is not None and e.size:
+        starts = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
+        counts = np.diff(np.r_[starts, e.size])
+        pos = np.arange(e.size) - np.repeat(starts, counts)
+        capped = int((counts > cap).sum())
+        keep = pos < cap
+        e, m, p, b, km, remote, shared, score = _take(keep, e, m, p, b, km, remote, shared, score)
+    return CandidateArcs(
+        mentee=e,
+        mentor=m,
+        programme=p,
+        need=b,
+        remote=remote,
+        distance_km=km,
+        shared_languages=shared,
+        score=score,
+        considered=considered,
+        capped_mentees=capped,
+        eligible_by_programme=eligible_by_programme,
+    )

@@ -1,0 +1,392 @@
+"""Exact selection of proposals among candidate arcs.
+
+Formulation, and why
+--------------------
+Choosing arcs so that each young person gets at most one, each mentor at most their
+remaining capacity and each programme at most its remaining capacity is an integer
+programme with three families of "at most" constraints. Without the programme family
+it is a bipartite b-matching, i.e. a min-cost flow
+
+    source -1-> mentee -(1, −score)-> mentor -(remaining)-> sink
+
+whose ``solve_max_flow_with_min_cost`` gives exactly the lexicographic objective
+(maximum flow = most young people matched, then minimum cost = maximum total score);
+integer scores keep it exact, and network simplex/cost scaling solves millions of arcs
+in seconds where a generic MIP or CP-SAT does not prove optimality in a minute.
+
+Programme capacity keeps the network structure when a mentor's arcs all belong to one
+programme: the mentor then routes through a programme node (``mentor -> programme ->
+sink``). A mentor active in several programmes routes straight to the sink, so the
+flow is a *relaxation*: its optimum is a valid bound. Then:
+
+1. if no programme capacity is exceeded, the relaxation is feasible, hence optimal;
+2. otherwise, in each affected connected component, the chosen (mentee, mentor) pairs
+   are re-assigned to programmes by a second small flow that prefers equal-score
+   options; if every pair fits at no loss, the bound is reached: optimal again;
+3. otherwise, that component only is solved as a MIP by SCIP (two phases for the
+   lexicographic objective: most matches, then best score at that count), with the
+   repaired solution as a hint and the relaxation as the bound, under
+   ``Policy.mip_time_limit_s``; the result reports the proven gap.
+
+Components (mentees, mentors and programmes linked by candidate arcs; in practice
+territories) are independent problems. The relaxation is one flow over their disjoint
+union — the same optimum as solving them one by one, without one solver call per tiny
+rural component — while repair and MIP work only on the components that need it.
+
+``quality_first`` adds a zero-cost ``source -> sink`` bypass and solves a balanced
+min-cost flow, i.e. maximises the total score whatever the count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+from ortools.linear_solver import pywraplp
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from app.matching.arrays import BoolArray, IntArray
+from app.matching.candidates import CandidateArcs
+
+OPTIMAL = "optimal"
+FEASIBLE = "feasible"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SolveOutcome:
+    chosen: IntArray
+    """Indices of the selected arcs, ascending."""
+    status: str
+    """``optimal`` when proven optimal on the candidate graph, else ``feasible``."""
+    bound_matched: int
+    bound_score: int
+    components: int
+    relaxation_exact: bool
+    """True when the flow relaxation was feasible as is (no programme capacity binding)."""
+    mip_components: int
+    seconds_build: float
+    seconds_solve: float
+
+
+def _components(arcs: CandidateArcs, n_mentees: int, n_mentors: int, n_progs: int) -> IntArray:
+    """Component label of every arc (mentees, mentors and programmes as nodes)."""
+    n = n_mentees + n_mentors + n_progs
+    rows = np.concatenate([arcs.mentee, arcs.mentee])
+    cols = np.concatenate([n_mentees + arcs.mentor, n_mentees + n_mentors + arcs.programme])
+    graph = coo_matrix((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(n, n))
+    count, labels = connected_components(graph, directed=False)
+    del count
+    return np.asarray(labels[arcs.mentee], dtype=np.int64)
+
+
+def _single_programme_mentors(arcs: CandidateArcs, n_mentors: int) -> IntArray:
+    """Programme of each mentor whose arcs all belong to one programme, else -1."""
+    lo = np.full(n_mentors, np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(n_mentors, -1, dtype=np.int64)
+    np.minimum.at(lo, arcs.mentor, arcs.programme)
+    np.maximum.at(hi, arcs.mentor, arcs.programme)
+    return np.where(lo == hi, hi, -1)
+
+
+def _flow(
+    tails: IntArray,
+    heads: IntArray,
+    caps: IntArray,
+    costs: IntArray,
+    n_nodes: int,
+    supply: int,
+    bypass: bool,
+) -> tuple[min_cost_flow.SimpleMinCostFlow, IntArray]:
+    """Min-cost flow from node 0 (source) to node 1 (sink); returns solver and arc ids."""
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    if bypass:
+        tails, heads = np.r_[tails, 0], np.r_[heads, 1]
+        caps, costs = np.r_[caps, supply], np.r_[costs, 0]
+    ids = np.asarray(smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs))
+    supplies = np.zeros(n_nodes, dtype=np.int64)
+    supplies[0], supplies[1] = supply, -supply
+    smcf.set_nodes_supplies(np.arange(n_nodes), supplies)
+    status = smcf.solve() if bypass else smcf.solve_max_flow_with_min_cost()
+    if status != smcf.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed with status {status}")
+    return smcf, ids
+
+
+def _relaxation(
+    arcs: CandidateArcs,
+    mentor_remaining: IntArray,
+    programme_remaining: IntArray,
+    quality_first: bool,
+) -> tuple[IntArray, float]:
+    """Arcs chosen by the flow relaxation, and the seconds spent building it."""
+    t0 = time.perf_counter()
+    n_e = int(arcs.mentee.max()) + 1
+    n_m, n_p = mentor_remaining.size, programme_remaining.size
+    # Best arc per (mentee, mentor): arcs are sorted by mentee then score desc, so the
+    # first occurrence of each pair is its best programme option.
+    _, pair_arc = np.unique(arcs.mentee * n_m + arcs.mentor, return_index=True)
+    pair_arc = np.sort(pair_arc)
+    single = _single_programme_mentors(arcs, n_m)
+    e_node = 2 + arcs.mentee[pair_arc]
+    m_node = 2 + n_e + arcs.mentor[pair_arc]
+    used_mentees = np.unique(arcs.mentee)
+    used_mentors = np.unique(arcs.mentor)
+    routed = single[used_mentors]
+    via_p = routed >= 0
+    used_progs = np.unique(routed[via_p])
+    tails = np.concatenate(
+        [
+            np.zeros(used_mentees.size, dtype=np.int64),
+            e_node,
+            2 + n_e + used_mentors,
+            2 + n_e + n_m + used_progs,
+        ]
+    )
+    heads = np.concatenate(
+        [
+            2 + used_mentees,
+            m_node,
+            np.where(via_p, 2 + n_e + n_m + routed, 1),
+            np.ones(used_progs.size, dtype=np.int64),
+        ]
+    )
+    caps = np.concatenate(
+        [
+            np.ones(used_mentees.size + pair_arc.size, dtype=np.int64),
+            mentor_remaining[used_mentors],
+            programme_remaining[used_progs],
+        ]
+    )
+    costs = np.zeros(tails.size, dtype=np.int64)
+    costs[used_mentees.size : used_mentees.size + pair_arc.size] = -arcs.score[pair_arc]
+    t1 = time.perf_counter()
+    smcf, ids = _flow(
+        tails, heads, caps, costs, 2 + n_e + n_m + n_p, int(used_mentees.size), quality_first
+    )
+    pair_ids = ids[used_mentees.size : used_mentees.size + pair_arc.size]
+    flows = np.asarray(smcf.flows(pair_ids))
+    return pair_arc[flows > 0], t1 - t0
+
+
+def _reassign(
+    arcs: CandidateArcs, idx: IntArray, chosen: IntArray, programme_remaining: IntArray
+) -> tuple[IntArray, bool]:
+    """Re-assign programmes of the chosen (mentee, mentor) pairs within capacities.
+
+    ``idx``: the component's arcs; ``chosen``: relaxation arcs in it. Returns the arcs
+    kept and whether all pairs fitted at no score loss (then the bound is reached)."""
+    n_m = int(arcs.mentor.max()) + 1
+    pair_key = arcs.mentee[chosen] * n_m + arcs.mentor[chosen]
+    key = arcs.mentee[idx] * n_m + arcs.mentor[idx]
+    options = idx[np.isin(key, pair_key)]
+    opt_pair = np.searchsorted(np.sort(pair_key), arcs.mentee[options] * n_m + arcs.mentor[options])
+    order = np.argsort(pair_key)
+    best = arcs.score[chosen][order]
+    progs, prog_node = np.unique(arcs.programme[options], return_inverse=True)
+    n_pairs = chosen.size
+    tails = np.concatenate(
+        [np.zeros(n_pairs, dtype=np.int64), 2 + opt_pair, 2 + n_pairs + np.arange(progs.size)]
+    )
+    heads = np.concatenate(
+        [2 + np.arange(n_pairs), 2 + n_pairs + prog_node, np.ones(progs.size, dtype=np.int64)]
+    )
+    caps = np.concatenate(
+        [np.ones(n_pairs + options.size, dtype=np.int64), programme_remaining[progs]]
+    )
+    costs = np.concatenate(
+        [
+            np.zeros(n_pairs, dtype=np.int64),
+            best[opt_pair] - arcs.score[options],
+            np.zeros(progs.size, dtype=np.int64),
+        ]
+    )
+    smcf, ids = _flow(tails, heads, caps, costs, 2 + n_pairs + progs.size, n_pairs, False)
+    flows = np.asarray(smcf.flows(ids[n_pairs : n_pairs + options.size]))
+    kept = np.sort(options[flows > 0])
+    return kept, kept.size == n_pairs and smcf.optimal_cost() == 0
+
+
+def _greedy_fill(
+    arcs: CandidateArcs,
+    idx: IntArray,
+    kept: IntArray,
+    mentor_left: IntArray,
+    programme_left: IntArray,
+) -> IntArray:
+    """Add arcs of unmatched mentees while capacity remains (best score first)."""
+    mentor_left = mentor_left.copy()
+    programme_left = programme_left.copy()
+    np.subtract.at(mentor_left, arcs.mentor[kept], 1)
+    np.subtract.at(programme_left, arcs.programme[kept], 1)
+    matched = set(arcs.mentee[kept].tolist())
+    extra: list[int] = []
+    order = idx[np.lexsort((idx, -arcs.score[idx]))]
+    for a in order.tolist():
+        e, m, p = int(arcs.mentee[a]), int(arcs.mentor[a]), int(arcs.programme[a])
+        if e not in matched and mentor_left[m] > 0 and programme_left[p] > 0:
+            matched.add(e)
+            mentor_left[m] -= 1
+            programme_left[p] -= 1
+            extra.append(a)
+    return np.sort(np.concatenate([kept, np.array(extra, dtype=np.int64)]))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _MipResult:
+    chosen: IntArray
+    proven: bool
+    bound_matched: int
+    bound_score: int
+
+
+def _mip(
+    arcs: CandidateArcs,
+    idx: IntArray,
+    hint: IntArray,
+    mentor_remaining: IntArray,
+    programme_remaining: IntArray,
+    quality_first: bool,
+    relaxed: tuple[int, int],
+    deadline: float,
+) -> _MipResult:
+    """Exact integer programme of one component (SCIP), hinted with ``hint``."""
+    solver = pywraplp.Solver.CreateSolver("SCIP")
+    if solver is None:  # pragma: no cover - SCIP ships with OR-Tools wheels
+        raise RuntimeError("SCIP is not available in this OR-Tools build")
+    x = [solver.BoolVar("") for _ in range(idx.size)]
+    for column, limits in (
+        (arcs.mentee[idx], None),
+        (arcs.mentor[idx], mentor_remaining),
+        (arcs.programme[idx], programme_remaining),
+    ):
+        order = np.argsort(column, kind="stable")
+        groups, starts = np.unique(column[order], return_index=True)
+        ends = np.r_[starts[1:], order.size]
+        for g, s, t in zip(groups.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            cap = 1 if limits is None else int(limits[g])
+            if limits is not None and t - s <= cap:
+                continue  # never binding
+            ct = solver.Constraint(0, cap)
+            for j in order[s:t].tolist():
+                ct.SetCoefficient(x[j], 1)
+    hint_set = set(hint.tolist())
+    values = [1.0 if a in hint_set else 0.0 for a in idx.tolist()]
+    current = values
+    relaxed_count, relaxed_score = relaxed
+    bound_count = relaxed_count
+    proven = True
+
+    def run(coefficients: list[float]) -> tuple[bool, float, list[float]] | None:
+        remaining_ms = int(max(0.0, deadline - time.perf_counter()) * 1000)
+        if remaining_ms <= 0:
+            return None
+        objective = solver.Objective()
+        for var, c in zip(x, coefficients, strict=True):
+            objective.SetCoefficient(var, c)
+        objective.SetMaximization()
+        solver.SetHint(x, current)
+        solver.SetTimeLimit(remaining_ms)
+        status = solver.Solve()
+        if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+            return None
+        sol = [1.0 if v.solution_value() > 0.5 else 0.0 for v in x]
+        return status == pywraplp.Solver.OPTIMAL, objective.BestBound(), sol
+
+    scores = arcs.score[idx].astype(float).tolist()
+    if not quality_first and sum(values) < relaxed_count:
+        out = run([1.0] * len(x))
+        if out is None:
+            proven = False
+        else:
+            ok, bound, sol = out
+            if sum(sol) >= sum(current):
+                current = sol
+            bound_count = min(relaxed_count, int(np.floor(bound + 1e-6)))
+            proven = ok
+    count = int(sum(current))
+    bound_score = relaxed_score
+    if quality_first or proven:
+        if not quality_first:
+            floor_ct = solver.Constraint(count, solver.infinity())
+            for var in x:
+                floor_ct.SetCoefficient(var, 1)
+        out = run(scores)
+        if out is None:
+            proven = False
+        else:
+            ok, bound, sol = out
+            if float(np.dot(sol, scores)) >= float(np.dot(current, scores)):
+                current = sol
+            bound_score = min(relaxed_score, int(np.floor(bound + 1e-6)))
+            proven = proven and ok
+    chosen = idx[np.asarray(current, dtype=np.bool_)]
+    return _MipResult(np.sort(chosen), proven, bound_count, bound_score)
+
+
+def solve_arcs(
+    arcs: CandidateArcs,
+    mentor_remaining: IntArray,
+    programme_remaining: IntArray,
+    quality_first: bool,
+    mip_time_limit_s: float,
+) -> SolveOutcome:
+    """Select arcs; see the module docstring for the method."""
+    if len(arcs) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return SolveOutcome(empty, OPTIMAL, 0, 0, 0, True, 0, 0.0, 0.0)
+    t0 = time.perf_counter()
+    labels = _components(
+        arcs, int(arcs.mentee.max()) + 1, mentor_remaining.size, programme_remaining.size
+    )
+    n_components = int(np.unique(labels).size)
+    chosen, build_s = _relaxation(arcs, mentor_remaining, programme_remaining, quality_first)
+    relax_count = int(chosen.size)
+    relax_score = int(arcs.score[chosen].sum())
+    load = np.bincount(arcs.programme[chosen], minlength=programme_remaining.size)
+    over = np.flatnonzero(load > programme_remaining)
+    if over.size == 0:
+        solve_s = time.perf_counter() - t0 - build_s
+        return SolveOutcome(
+            chosen, OPTIMAL, relax_count, relax_score, n_components, True, 0, build_s, solve_s
+        )
+
+    deadline = time.perf_counter() + mip_time_limit_s
+    affected = np.unique(labels[np.isin(arcs.programme, over)])
+    in_affected: BoolArray = np.isin(labels, affected)
+    result = [chosen[~in_affected[chosen]]]
+    proven_all = True
+    bound_count, bound_score = relax_count, relax_score
+    mip_components = 0
+    for c in affected.tolist():
+        idx = np.flatnonzero(labels == c)
+        chosen_c = chosen[labels[chosen] == c]
+        kept, exact = _reassign(arcs, idx, chosen_c, programme_remaining)
+        if exact:
+            result.append(kept)
+            continue
+        hint = _greedy_fill(arcs, idx, kept, mentor_remaining, programme_remaining)
+        relaxed = (int(chosen_c.size), int(arcs.score[chosen_c].sum()))
+        mip = _mip(
+            arcs, idx, hint, mentor_remaining, programme_remaining, quality_first, relaxed, deadline
+        )
+        mip_components += 1
+        result.append(mip.chosen)
+        proven_all &= mip.proven
+        bound_count -= relaxed[0] - mip.bound_matched
+        bound_score -= relaxed[1] - mip.bound_score
+    final = np.sort(np.concatenate(result))
+    solve_s = time.perf_counter() - t0 - build_s
+    return SolveOutcome(
+        final,
+        OPTIMAL if proven_all else FEASIBLE,
+        bound_count,
+        bound_score,
+        n_components,
+        False,
+        mip_components,
+        build_s,
+        solve_s,
+    )

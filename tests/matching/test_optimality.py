@@ -1,0 +1,95 @@
+"""Random instances: valid by the independent validator, optimal by an exact reference."""
+
+import numpy as np
+import pytest
+
+from app.matching import Policy, solve, validate
+from app.matching import candidates as cand
+from app.matching.arrays import build_arrays
+from app.matching.context import build_context
+from app.matching.solver import _mip
+from tests.matching.factories import random_problem
+from tests.matching.reference import exact_optimum, feasible_quads
+
+SEEDS = range(40)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lexicographic_optimum_matches_cp_sat_on_the_full_model(seed):
+    pb = random_problem(seed, n_mentees=14, n_mentors=8)
+    result = solve(pb)
+    assert validate(pb, result) == []
+    assert (result.stats.matched, result.stats.total_score) == exact_optimum(pb)
+    assert result.stats.status == "optimal"
+    assert result.stats.gap == 0
+    assert (result.stats.bound_matched, result.stats.bound_score) == (
+        result.stats.matched,
+        result.stats.total_score,
+    )
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_quality_first_optimum_matches_cp_sat(seed):
+    pb = random_problem(
+        seed,
+        n_mentees=14,
+        n_mentors=8,
+        policy=Policy(objective="quality_first", max_candidates_per_mentee=None),
+    )
+    result = solve(pb)
+    assert validate(pb, result) == []
+    assert result.stats.total_score == exact_optimum(pb)[1]
+
+
+def test_the_mip_path_is_exercised_by_these_instances():
+    mip = [
+        s for s in SEEDS if solve(random_problem(s, n_mentees=14, n_mentors=8)).stats.mip_components
+    ]
+    assert len(mip) >= 3
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_vectorised_candidates_equal_the_scalar_rules(seed):
+    pb = random_problem(seed, n_mentees=25, n_mentors=12)
+    arrs = build_arrays(pb, build_context(pb))
+    arcs = cand.generate(arrs, pb.policy, pb.run_date)
+    got = {
+        (arrs.mentees[e].id, arrs.mentors[m].id, arrs.programmes[p].id)
+        for e, m, p in zip(
+            arcs.mentee.tolist(), arcs.mentor.tolist(), arcs.programme.tolist(), strict=True
+        )
+    }
+    # Zero remaining capacity removes arcs from the solver, not from the rules.
+    ctx = build_context(pb)
+    expected = {
+        (e, m, p)
+        for e, m, p, _, _ in feasible_quads(pb)
+        if ctx.mentor_remaining[m] > 0 and ctx.programme_remaining[p] > 0
+    }
+    assert got == expected
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_capped_runs_stay_valid_and_close(seed):
+    pb = random_problem(
+        seed, n_mentees=60, n_mentors=25, policy=Policy(max_candidates_per_mentee=3)
+    )
+    result = solve(pb)
+    assert validate(pb, result) == []
+    assert result.stats.candidates_kept <= 3 * 60
+    uncapped = solve(random_problem(seed, n_mentees=60, n_mentors=25))
+    assert result.stats.matched <= uncapped.stats.matched
+
+
+def test_mip_out_of_time_returns_the_hint_and_no_proof():
+    pb = random_problem(3, n_mentees=14, n_mentors=8)
+    arrs = build_arrays(pb, build_context(pb))
+    arcs = cand.generate(arrs, pb.policy, pb.run_date)
+    idx = np.arange(len(arcs))
+    hint = idx[:1]
+    out = _mip(
+        arcs, idx, hint, arrs.mentor_remaining, arrs.programme_remaining, False, (5, 9999), 0.0
+    )
+    assert not out.proven
+    assert out.chosen.tolist() == hint.tolist()
+    assert out.bound_matched == 5

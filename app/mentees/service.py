@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
@@ -10,6 +11,7 @@ from app.crud import assign, get_visible
 from app.db import contains
 from app.errors import Forbidden, field_error
 from app.filters import TerritoryFilter
+from app.geo import Place
 from app.locations import location_columns, resolve
 from app.mentees.models import Mentee, mentee_programmes
 from app.mentees.schemas import MenteeCreate, MenteeUpdate
@@ -100,3 +102,24 @@ def query(
         if value is not None:
             stmt = stmt.where(column == value)
     return stmt
+
+
+# --- Helpers for bulk imports: the same rules as ``create``, without ORM objects.
+
+
+def check_referrer(session: Session, organisation_id: uuid.UUID) -> None:
+    """Young people are referred by a known association (as in ``create``)."""
+    referrer = session.get(Organisation, organisation_id)
+    if referrer is None or referrer.kind is not OrganisationKind.ASSOCIATION:
+        raise field_error("organisation_id", "young people are referred by a known association")
+
+
+def row_values(data: MenteeCreate, place: Place) -> dict[str, Any]:
+    """The column values ``create`` stores for ``data`` (without id, owner, timestamps
+    and programmes); lists as plain strings, as they read back from the database."""
+    values = data.model_dump(
+        exclude={"organisation_id", "location", "programme_ids", "external_id"}
+    )
+    values["needs"] = [str(need) for need in data.needs]
+    values["languages"] = list(data.languages)
+    return {**values, **location_columns(place)}

@@ -11,6 +11,7 @@ from app.crud import assign, get_visible
 from app.db import contains
 from app.errors import Forbidden, field_error
 from app.filters import TerritoryFilter
+from app.geo import Place
 from app.locations import location_columns, resolve
 from app.mentors.models import Mentor, mentor_programmes
 from app.mentors.schemas import MentorCreate, MentorUpdate
@@ -151,3 +152,29 @@ def query(
         if value is not None:
             stmt = stmt.where(column == value)
     return stmt
+
+
+# --- Helpers for bulk imports: the same rules as ``create``, one record at a time, without
+# building ORM objects (the import writes rows in batches).
+
+
+def employer_for_new(
+    session: Session, caller: Caller, kind: MentorKind, employer_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """The employer ``create`` would give a mentor submitted by ``caller`` (HR: its own
+    company by default), checked with :func:`check_employer`."""
+    if caller.role is Role.COMPANY_HR and employer_id is None:
+        employer_id = caller.organisation_id
+    check_employer(session, caller, kind, employer_id)
+    return employer_id
+
+
+def row_values(data: MentorCreate, employer_id: uuid.UUID | None, place: Place) -> dict[str, Any]:
+    """The column values ``create`` stores for ``data`` (without id, owner, timestamps
+    and programmes); lists as plain strings, as they read back from the database."""
+    values = data.model_dump(
+        exclude={"organisation_id", "location", "programme_ids", "employer_id", "external_id"}
+    )
+    values["skills"] = [str(skill) for skill in data.skills]
+    values["languages"] = list(data.languages)
+    return {**values, "employer_id": employer_id, **location_columns(place)}

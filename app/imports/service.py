@@ -1,0 +1,469 @@
+"""The import engine: validate rows with the single-record rules, upsert in batches.
+
+Rows stream in (CSV or JSON), are validated one by one with the API schemas
+(``MentorCreate`` / ``MenteeCreate``) and the domain rules of ``app.mentors.service`` /
+``app.mentees.service`` (employer, referrer, geocoding, programmes), then written in
+batches: one SELECT of the batch's existing records, one multi-row INSERT for the new
+ones, one executemany UPDATE for the changed ones. Lookups that repeat across rows
+(geocoding, employers, programme ids) are cached for the import.
+
+The caller owns the transaction: in atomic mode any rejected row stops the writes and the
+caller rolls back; in partial mode valid rows are written and the caller commits once.
+"""
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.auth.service import Caller
+from app.db import utcnow
+from app.errors import NotFound, ValidationFailed
+from app.geo import GeocodingError, Place, geocode
+from app.imports.columns import Layout, column_for, layout
+from app.imports.reading import ImportFileError, json_records, open_csv
+from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode
+from app.locations import LocationIn
+from app.mentees import service as mentees
+from app.mentees.models import Mentee, mentee_programmes
+from app.mentees.schemas import MenteeCreate
+from app.mentors import service as mentors
+from app.mentors.models import Mentor, mentor_programmes
+from app.mentors.schemas import MentorCreate
+from app.organisations.models import Organisation
+from app.problems import field_path
+from app.programmes.models import Programme
+
+RowError = dict[str, Any]
+
+
+@dataclass
+class SourceRow:
+    """One record as read from the file: its number as the user sees it, the JSON-shaped
+    record, and cells that could not even be read."""
+
+    row: int
+    record: Any
+    problems: list[tuple[str | None, str]] = field(default_factory=list)
+
+
+@dataclass
+class Prepared:
+    row: int
+    external_id: str
+    values: dict[str, Any]
+    programme_ids: list[uuid.UUID]
+
+
+@dataclass
+class Outcome:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    errors_truncated: bool = False
+
+    @property
+    def written(self) -> bool:
+        return bool(self.created or self.updated or self.deactivated)
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: ImportKind
+    table: Table
+    links: Table
+    link_column: str
+    schema: type[BaseModel]
+
+
+SPECS = {
+    ImportKind.MENTORS: KindSpec(
+        ImportKind.MENTORS,
+        Mentor.__table__,  # type: ignore[arg-type]
+        mentor_programmes,
+        "mentor_id",
+        MentorCreate,
+    ),
+    ImportKind.MENTEES: KindSpec(
+        ImportKind.MENTEES,
+        Mentee.__table__,  # type: ignore[arg-type]
+        mentee_programmes,
+        "mentee_id",
+        MenteeCreate,
+    ),
+}
+
+
+def check_target(session: Session, kind: ImportKind, organisation_id: uuid.UUID) -> None:
+    """The organisation imported into exists and may own such records."""
+    if kind is ImportKind.MENTEES:
+        mentees.check_referrer(session, organisation_id)
+    elif session.get(Organisation, organisation_id) is None:
+        raise NotFound(f"no organisation {organisation_id}")
+
+
+# --- Reading rows ----------------------------------------------------------------------
+
+
+def csv_rows(kind: ImportKind, stream: Any) -> Iterator[SourceRow]:
+    table = open_csv(stream)
+    columns = layout(kind, table.header)
+    return _csv_source(columns, table.rows)
+
+
+def _csv_source(columns: Layout, rows: Iterable[tuple[int, list[str]]]) -> Iterator[SourceRow]:
+    any_row = False
+    for number, cells in rows:
+        if not any(cell.strip() for cell in cells):
+            continue  # blank spreadsheet lines
+        any_row = True
+        if len(cells) != columns.width:
+            yield SourceRow(
+                number,
+                None,
+                [(None, f"this row has {len(cells)} cells, the header has {columns.width}")],
+            )
+            continue
+        record, problems = columns.record(cells)
+        yield SourceRow(number, record, list(problems))
+    if not any_row:
+        raise ImportFileError("the file has a header but no rows", row=2)
+
+
+def json_rows(stream: Any) -> Iterator[SourceRow]:
+    any_row = False
+    for position, value in json_records(stream):
+        any_row = True
+        if not isinstance(value, dict):
+            yield SourceRow(position, None, [(None, "each element must be a JSON object")])
+        else:
+            yield SourceRow(position, value)
+    if not any_row:
+        raise ImportFileError("the list is empty: nothing to import")
+
+
+# --- The engine ------------------------------------------------------------------------
+
+
+class Importer:
+    def __init__(
+        self,
+        session: Session,
+        caller: Caller,
+        *,
+        kind: ImportKind,
+        organisation_id: uuid.UUID,
+        mode: ImportMode,
+        file_format: ImportFormat,
+        deactivate_missing: bool,
+        batch_size: int,
+        max_errors: int,
+    ) -> None:
+        self.session = session
+        self.caller = caller
+        self.spec = SPECS[kind]
+        self.organisation_id = organisation_id
+        self.mode = mode
+        self.format = file_format
+        self.deactivate_missing = deactivate_missing
+        self.batch_size = batch_size
+        self.max_errors = max_errors
+        self.outcome = Outcome()
+        self.writing = True
+        self.seen: dict[str, int] = {}  # external id -> first row
+        self._places: dict[tuple[Any, ...], Place | GeocodingError] = {}
+        self._employers: dict[tuple[Any, ...], uuid.UUID | ValidationFailed | None] = {}
+        self._programmes: dict[uuid.UUID, bool] = {}
+        self._batch: list[Prepared] = []
+        self._batch_errors: list[RowError] = []
+        self._batch_rejected: set[int] = set()
+        self._now = utcnow()
+
+    # Public entry point ---------------------------------------------------------------
+
+    def run(self, rows: Iterable[SourceRow]) -> Outcome:
+        for source in rows:
+            self.outcome.rows += 1
+            self._take(source)
+            if len(self._batch) >= self.batch_size:
+                self._flush_batch()
+        self._flush_batch()
+        if self.outcome.rejected and self.mode is ImportMode.ATOMIC:
+            self.writing = False
+        if self.writing and self.deactivate_missing:
+            self._deactivate_missing()
+        if not self.writing:
+            self.outcome.created = self.outcome.updated = self.outcome.unchanged = 0
+            self.outcome.deactivated = 0
+        self.outcome.errors.sort(key=lambda error: error["row"])
+        return self.outcome
+
+    # One row --------------------------------------------------------------------------
+
+    def _take(self, source: SourceRow) -> None:
+        row = source.row
+        external_id = _external_id(source.record)
+        if external_id is not None:
+            first = self.seen.setdefault(external_id, row)
+            if first != row:
+                self._reject(
+                    row,
+                    "external_id",
+                    f"external_id {external_id!r} already appears on row {first}; "
+                    "each person appears once per file",
+                    external_id,
+                )
+                return
+        for column, message in source.problems:
+            self._reject(row, column, message, external_id)
+        if source.record is None:
+            return
+        unreadable = {column for column, _ in source.problems}
+        prepared = self._validate(row, source.record, external_id, unreadable)
+        if prepared is not None and not source.problems:
+            self._batch.append(prepared)
+
+    def _validate(
+        self, row: int, record: dict[str, Any], external_id: str | None, unreadable: set[Any]
+    ) -> Prepared | None:
+        """The row checked as the single-record API checks it; ``unreadable`` cells were
+        already reported and are left out of the record."""
+        try:
+            data: Any = self.spec.schema.model_validate(record)
+        except PydanticValidationError as exc:
+            for error in exc.errors():
+                message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+                path = field_path(tuple(error.get("loc", ())))
+                if column_for(path, self.spec.kind) not in unreadable:
+                    self._reject(row, path, message, external_id)
+            return None
+        errors: list[tuple[str, str]] = []
+        if data.organisation_id is not None and data.organisation_id != self.organisation_id:
+            errors.append(("organisation_id", "must be the importing organisation, or omitted"))
+        place = self._place(data.location)
+        if isinstance(place, GeocodingError):
+            errors.append((f"location.{place.field}", str(place)))
+        employer_id: uuid.UUID | None = None
+        if self.spec.kind is ImportKind.MENTORS:
+            employer = self._employer(data.kind, data.employer_id)
+            if isinstance(employer, ValidationFailed):
+                errors.extend((e["field"], e["message"]) for e in employer.errors)
+            else:
+                employer_id = employer
+        if errors:
+            for path, message in errors:
+                self._reject(row, path, message, data.external_id)
+            return None
+        assert isinstance(place, Place)
+        if self.spec.kind is ImportKind.MENTORS:
+            values = mentors.row_values(data, employer_id, place)
+        else:
+            values = mentees.row_values(data, place)
+        return Prepared(row, data.external_id, values, list(data.programme_ids))
+
+    def _place(self, location: LocationIn) -> Place | GeocodingError:
+        key = (location.insee, location.postcode, location.lat, location.lon)
+        found = self._places.get(key)
+        if found is None:
+            try:
+                found = geocode(
+                    insee=location.insee,
+                    postcode=location.postcode,
+                    lat=location.lat,
+                    lon=location.lon,
+                )
+            except GeocodingError as exc:
+                found = exc
+            self._places[key] = found
+        return found
+
+    def _employer(self, kind: Any, employer_id: Any) -> uuid.UUID | ValidationFailed | None:
+        key = (kind, employer_id)
+        if key not in self._employers:
+            try:
+                self._employers[key] = mentors.employer_for_new(
+                    self.session, self.caller, kind, employer_id
+                )
+            except ValidationFailed as exc:
+                self._employers[key] = exc
+        return self._employers[key]
+
+    def _reject(
+        self, row: int, path: str | None, message: str, external_id: str | None = None
+    ) -> None:
+        error: RowError = {"row": row}
+        if self.format is ImportFormat.CSV:
+            error["column"] = column_for(path, self.spec.kind) if path else None
+        if path and path != "body":
+            error["field"] = path
+        error["message"] = message
+        if external_id is not None:
+            error["external_id"] = external_id
+        self._batch_errors.append(error)
+        if row not in self._batch_rejected:
+            self._batch_rejected.add(row)
+            self.outcome.rejected += 1
+        if self.mode is ImportMode.ATOMIC:
+            self.writing = False
+
+    # One batch ------------------------------------------------------------------------
+
+    def _flush_batch(self) -> None:
+        batch = self._check_programmes(self._batch)
+        self._batch = []
+        if batch and self.writing:
+            self._write(batch)
+        self._batch_errors.sort(key=lambda error: error["row"])
+        room = self.max_errors - len(self.outcome.errors)
+        if len(self._batch_errors) > room:
+            self.outcome.errors_truncated = True
+        self.outcome.errors.extend(self._batch_errors[: max(room, 0)])
+        self._batch_errors = []
+        self._batch_rejected = set()
+
+    def _check_programmes(self, batch: list[Prepared]) -> list[Prepared]:
+        wanted = {pid for item in batch for pid in item.programme_ids}
+        unknown = wanted - self._programmes.keys()
+        if unknown:
+            found = set(self.session.scalars(select(Programme.id).where(Programme.id.in_(unknown))))
+            self._programmes.update((pid, pid in found) for pid in unknown)
+        valid = []
+        for item in batch:
+            missing = [
+                (index, pid)
+                for index, pid in enumerate(item.programme_ids)
+                if not self._programmes[pid]
+            ]
+            for index, pid in missing:
+                self._reject(
+                    item.row,
+                    f"programme_ids[{index}]",
+                    f"unknown programme {pid}",
+                    item.external_id,
+                )
+            if not missing:
+                valid.append(item)
+        return valid
+
+    def _write(self, batch: list[Prepared]) -> None:
+        spec = self.spec
+        table = spec.table
+        compared = list(batch[0].values)
+        stored = {
+            row.external_id: row
+            for row in self.session.execute(
+                select(table.c.id, table.c.external_id, *(table.c[name] for name in compared))
+                .where(table.c.organisation_id == self.organisation_id)
+                .where(table.c.external_id.in_([item.external_id for item in batch]))
+            )
+        }
+        stored_links = self._stored_links([row.id for row in stored.values()])
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        new_links: list[dict[str, Any]] = []
+        relinked: list[uuid.UUID] = []
+        for item in batch:
+            current = stored.get(item.external_id)
+            if current is None:
+                record_id = uuid.uuid4()
+                inserts.append(
+                    {
+                        "id": record_id,
+                        "organisation_id": self.organisation_id,
+                        "external_id": item.external_id,
+                        "created_at": self._now,
+                        "updated_at": self._now,
+                        **item.values,
+                    }
+                )
+                new_links.extend(
+                    {spec.link_column: record_id, "programme_id": pid}
+                    for pid in dict.fromkeys(item.programme_ids)
+                )
+                continue
+            same_values = all(current._mapping[name] == item.values[name] for name in compared)
+            links = set(item.programme_ids)
+            same_links = stored_links.get(current.id, set()) == links
+            if same_values and same_links:
+                self.outcome.unchanged += 1
+                continue
+            self.outcome.updated += 1
+            updates.append({"b_id": current.id, "updated_at": self._now, **item.values})
+            if not same_links:
+                relinked.append(current.id)
+                new_links.extend(
+                    {spec.link_column: current.id, "programme_id": pid} for pid in links
+                )
+        if inserts:
+            self.session.execute(insert(table), inserts)
+            self.outcome.created += len(inserts)
+        if updates:
+            self.session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
+        if relinked:
+            links_table = spec.links
+            self.session.execute(
+                delete(links_table).where(links_table.c[spec.link_column].in_(relinked))
+            )
+        if new_links:
+            self.session.execute(insert(spec.links), new_links)
+
+    def _stored_links(self, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
+        if not record_ids:
+            return {}
+        links = self.spec.links
+        owner = links.c[self.spec.link_column]
+        result: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for record_id, programme_id in self.session.execute(
+            select(owner, links.c.programme_id).where(owner.in_(record_ids))
+        ):
+            result.setdefault(record_id, set()).add(programme_id)
+        return result
+
+    # After the last row ---------------------------------------------------------------
+
+    def _deactivate_missing(self) -> None:
+        """Deactivate (never delete) this organisation's active records whose external id
+        the file does not mention; matches and other links are left as they are."""
+        table = self.spec.table
+        missing = [
+            record_id
+            for record_id, external_id in self.session.execute(
+                select(table.c.id, table.c.external_id).where(
+                    table.c.organisation_id == self.organisation_id, table.c.active.is_(True)
+                )
+            )
+            if external_id not in self.seen
+        ]
+        for start in range(0, len(missing), self.batch_size):
+            chunk = missing[start : start + self.batch_size]
+            self.session.execute(
+                update(table)
+                .where(table.c.id.in_(chunk))
+                .values(active=False, updated_at=self._now)
+            )
+        self.outcome.deactivated = len(missing)
+
+
+def _external_id(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    value = record.get("external_id")
+    return value if isinstance(value, str) and value else None
+
+
+RowsFactory = Callable[[Any], Iterator[SourceRow]]
+
+
+def rows_reader(kind: ImportKind, file_format: ImportFormat) -> RowsFactory:
+    if file_format is ImportFormat.CSV:
+        return lambda stream: csv_rows(kind, stream)
+    return json_rows

@@ -23,10 +23,14 @@ flow is a *relaxation*: its optimum is a valid bound. Then:
 2. otherwise, in each affected connected component, the chosen (mentee, mentor) pairs
    are re-assigned to programmes by a second small flow that prefers equal-score
    options; if every pair fits at no loss, the bound is reached: optimal again;
-3. otherwise, that component only is solved as a MIP by SCIP (two phases for the
-   lexicographic objective: most matches, then best score at that count), with the
-   repaired solution as a hint and the relaxation as the bound, under
-   ``Policy.mip_time_limit_s``; the result reports the proven gap.
+3. otherwise, that component only is solved as an integer programme: first its LP
+   relaxation with GLOP (network rows plus a few programme rows: the LP optimum is
+   almost always integral, and then it is optimal — measured: 0.3 s where SCIP took
+   3 s and CP-SAT did not prove optimality in 30 s on an 18k-arc component); if the LP
+   optimum is fractional, SCIP (two phases for the lexicographic objective: most
+   matches, then best score at that count), hinted with the repaired solution and
+   bounded by the relaxation. Both run under ``Policy.mip_time_limit_s``; when it is
+   hit, the best solution is kept and the proven gap reported.
 
 Components (mentees, mentors and programmes linked by candidate arcs; in practice
 territories) are independent problems. The relaxation is one flow over their disjoint
@@ -242,6 +246,71 @@ class _MipResult:
     bound_score: int
 
 
+def _model(
+    kind: str,
+    arcs: CandidateArcs,
+    idx: IntArray,
+    mentor_remaining: IntArray,
+    programme_remaining: IntArray,
+) -> tuple[pywraplp.Solver, list[pywraplp.Variable]]:
+    """The component's integer programme (``SCIP``) or its LP relaxation (``GLOP``)."""
+    solver = pywraplp.Solver.CreateSolver(kind)
+    if solver is None:  # pragma: no cover - both ship with OR-Tools wheels
+        raise RuntimeError(f"{kind} is not available in this OR-Tools build")
+    binary = kind != "GLOP"
+    x = [solver.BoolVar("") if binary else solver.NumVar(0.0, 1.0, "") for _ in range(idx.size)]
+    for column, limits in (
+        (arcs.mentee[idx], None),
+        (arcs.mentor[idx], mentor_remaining),
+        (arcs.programme[idx], programme_remaining),
+    ):
+        order = np.argsort(column, kind="stable")
+        groups, starts = np.unique(column[order], return_index=True)
+        ends = np.r_[starts[1:], order.size]
+        for g, s, t in zip(groups.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            cap = 1 if limits is None else int(limits[g])
+            if t - s <= cap:
+                continue  # never binding
+            ct = solver.Constraint(0, cap)
+            for j in order[s:t].tolist():
+                ct.SetCoefficient(x[j], 1)
+    return solver, x
+
+
+def _lp(
+    arcs: CandidateArcs,
+    idx: IntArray,
+    mentor_remaining: IntArray,
+    programme_remaining: IntArray,
+    quality_first: bool,
+    deadline: float,
+) -> IntArray | None:
+    """Solve the LP relaxation (GLOP); return its solution when integral, else None.
+
+    The constraint matrix is a network plus a few programme rows, so the LP optimum is
+    usually integral: it is then optimal for the integer programme, with the LP as
+    proof. The lexicographic objective is scalarised as ``big × count + score`` with
+    ``big`` above any total score, which orders LP solutions lexicographically."""
+    solver, x = _model("GLOP", arcs, idx, mentor_remaining, programme_remaining)
+    scores = arcs.score[idx]
+    big = 0.0
+    if not quality_first:
+        best = np.zeros(int(arcs.mentee[idx].max()) + 1, dtype=np.int64)
+        np.maximum.at(best, arcs.mentee[idx], scores)
+        big = float(best.sum() + 1)
+    objective = solver.Objective()
+    for var, c in zip(x, scores.tolist(), strict=True):
+        objective.SetCoefficient(var, big + c)
+    objective.SetMaximization()
+    solver.SetTimeLimit(int(max(1.0, (deadline - time.perf_counter()) * 1000)))
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return None
+    values = np.array([v.solution_value() for v in x])
+    if np.any(np.abs(values - np.round(values)) > 1e-6):
+        return None
+    return np.sort(idx[values > 0.5])
+
+
 def _mip(
     arcs: CandidateArcs,
     idx: IntArray,
@@ -253,25 +322,7 @@ def _mip(
     deadline: float,
 ) -> _MipResult:
     """Exact integer programme of one component (SCIP), hinted with ``hint``."""
-    solver = pywraplp.Solver.CreateSolver("SCIP")
-    if solver is None:  # pragma: no cover - SCIP ships with OR-Tools wheels
-        raise RuntimeError("SCIP is not available in this OR-Tools build")
-    x = [solver.BoolVar("") for _ in range(idx.size)]
-    for column, limits in (
-        (arcs.mentee[idx], None),
-        (arcs.mentor[idx], mentor_remaining),
-        (arcs.programme[idx], programme_remaining),
-    ):
-        order = np.argsort(column, kind="stable")
-        groups, starts = np.unique(column[order], return_index=True)
-        ends = np.r_[starts[1:], order.size]
-        for g, s, t in zip(groups.tolist(), starts.tolist(), ends.tolist(), strict=True):
-            cap = 1 if limits is None else int(limits[g])
-            if limits is not None and t - s <= cap:
-                continue  # never binding
-            ct = solver.Constraint(0, cap)
-            for j in order[s:t].tolist():
-                ct.SetCoefficient(x[j], 1)
+    solver, x = _model("SCIP", arcs, idx, mentor_remaining, programme_remaining)
     hint_set = set(hint.tolist())
     values = [1.0 if a in hint_set else 0.0 for a in idx.tolist()]
     current = values
@@ -367,12 +418,18 @@ def solve_arcs(
         if exact:
             result.append(kept)
             continue
-        hint = _greedy_fill(arcs, idx, kept, mentor_remaining, programme_remaining)
+        mip_components += 1
         relaxed = (int(chosen_c.size), int(arcs.score[chosen_c].sum()))
+        exact_lp = _lp(arcs, idx, mentor_remaining, programme_remaining, quality_first, deadline)
+        if exact_lp is not None:
+            result.append(exact_lp)
+            bound_count -= relaxed[0] - int(exact_lp.size)
+            bound_score -= relaxed[1] - int(arcs.score[exact_lp].sum())
+            continue
+        hint = _greedy_fill(arcs, idx, kept, mentor_remaining, programme_remaining)
         mip = _mip(
             arcs, idx, hint, mentor_remaining, programme_remaining, quality_first, relaxed, deadline
         )
-        mip_components += 1
         result.append(mip.chosen)
         proven_all &= mip.proven
         bound_count -= relaxed[0] - mip.bound_matched

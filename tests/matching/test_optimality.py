@@ -5,6 +5,7 @@ import pytest
 
 from app.matching import Policy, solve, validate
 from app.matching import candidates as cand
+from app.matching import solver as solver_module
 from app.matching.arrays import build_arrays
 from app.matching.context import build_context
 from app.matching.solver import _mip
@@ -93,3 +94,14 @@ def test_mip_out_of_time_returns_the_hint_and_no_proof():
     assert not out.proven
     assert out.chosen.tolist() == hint.tolist()
     assert out.bound_matched == 5
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_scip_path_is_optimal_when_the_lp_is_fractional(seed, monkeypatch):
+    # Force the fallback used when the LP relaxation has a fractional optimum.
+    monkeypatch.setattr(solver_module, "_lp", lambda *args: None)
+    pb = random_problem(seed, n_mentees=14, n_mentors=8)
+    result = solve(pb)
+    assert validate(pb, result) == []
+    assert (result.stats.matched, result.stats.total_score) == exact_optimum(pb)
+    assert result.stats.status == "optimal"

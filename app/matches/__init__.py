@@ -1,0 +1,1 @@
+"""Matches: pairs proposed by a committed run, and their lifecycle."""

@@ -1,0 +1,323 @@
+"""Match lifecycle: who sees which match, the legal transitions and their history.
+
+``proposed → accepted → active → closed`` and ``proposed → declined``; an accepted pair
+that never met may also be closed. A proposal nobody accepts expires; a later committed
+run allowed to reconsider unaccepted proposals supersedes it. Any other move is a 409.
+"""
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
+
+from app.auth.service import Caller
+from app.crud import get_visible
+from app.db import utcnow
+from app.errors import Conflict, Forbidden
+from app.matches.models import (
+    NEVER_AGAIN_CLOSE_REASONS,
+    NEVER_AGAIN_DECLINE_REASONS,
+    CloseReason,
+    DeclineReason,
+    Match,
+    MatchEvent,
+    MatchStatus,
+)
+from app.mentees.models import Mentee
+from app.mentors.models import Mentor
+from app.vocabulary import Role
+
+TRANSITIONS: dict[MatchStatus, frozenset[MatchStatus]] = {
+    MatchStatus.PROPOSED: frozenset(
+        {
+            MatchStatus.ACCEPTED,
+            MatchStatus.DECLINED,
+            MatchStatus.EXPIRED,
+            MatchStatus.SUPERSEDED,
+        }
+    ),
+    MatchStatus.ACCEPTED: frozenset({MatchStatus.ACTIVE, MatchStatus.CLOSED}),
+    MatchStatus.ACTIVE: frozenset({MatchStatus.CLOSED}),
+}
+"""Legal moves; closed, declined, expired and superseded are final."""
+
+ACTIONS = {
+    MatchStatus.ACCEPTED: "accept",
+    MatchStatus.ACTIVE: "start",
+    MatchStatus.CLOSED: "close",
+    MatchStatus.DECLINED: "decline",
+}
+
+
+def visible(caller: Caller) -> ColumnElement[bool] | None:
+    """Admins see every match; an association the matches of its programmes and of the
+    young people it refers; HR the matches of its employees (through a view without the
+    young person)."""
+    org = caller.organisation_id
+    if caller.role is Role.ADMIN:
+        return None
+    if caller.role is Role.ASSOCIATION:
+        referred = select(Mentee.id).where(Mentee.organisation_id == org)
+        return or_(Match.organisation_id == org, Match.mentee_id.in_(referred))
+    if caller.role is Role.COMPANY_HR:
+        employees = select(Mentor.id).where(
+            or_(Mentor.employer_id == org, Mentor.organisation_id == org)
+        )
+        return Match.mentor_id.in_(employees)
+    raise Forbidden("this role sees no individual match")
+
+
+def may_act(caller: Caller, match: Match) -> bool:
+    return caller.is_admin or (
+        caller.role is Role.ASSOCIATION and match.organisation_id == caller.organisation_id
+    )
+
+
+def effective_status_is(status: MatchStatus, now: datetime) -> ColumnElement[bool]:
+    """SQL filter on the status as of ``now`` (see ``Match.effective_status``)."""
+    due = and_(
+        Match.status == MatchStatus.PROPOSED,
+        Match.expires_at.is_not(None),
+        Match.expires_at <= now,
+    )
+    if status is MatchStatus.PROPOSED:
+        return and_(Match.status == MatchStatus.PROPOSED, ~due)
+    if status is MatchStatus.EXPIRED:
+        return or_(Match.status == MatchStatus.EXPIRED, due)
+    return Match.status == status
+
+
+def holding_capacity(now: datetime) -> ColumnElement[bool]:
+    """Matches that hold a unit of mentor and programme capacity as of ``now``."""
+    return or_(
+        Match.status.in_((MatchStatus.ACCEPTED, MatchStatus.ACTIVE)),
+        effective_status_is(MatchStatus.PROPOSED, now),
+    )
+
+
+def query(
+    caller: Caller,
+    *,
+    status: MatchStatus | None = None,
+    programme_id: uuid.UUID | None = None,
+    department: str | None = None,
+    mentor_id: uuid.UUID | None = None,
+    mentee_id: uuid.UUID | None = None,
+    run_id: uuid.UUID | None = None,
+    need: str | None = None,
+) -> Select[tuple[Match]]:
+    stmt = select(Match).order_by(Match.proposed_at, Match.id)
+    scope = visible(caller)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    if status is not None:
+        stmt = stmt.where(effective_status_is(status, utcnow()))
+    if department is not None:
+        stmt = stmt.where(
+            Match.mentee_id.in_(select(Mentee.id).where(Mentee.department == department))
+        )
+    for column, value in (
+        (Match.programme_id, programme_id),
+        (Match.mentor_id, mentor_id),
+        (Match.mentee_id, mentee_id),
+        (Match.run_id, run_id),
+        (Match.need, need),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+def get(session: Session, caller: Caller, match_id: uuid.UUID) -> Match:
+    return get_visible(session, Match, match_id, visible(caller))
+
+
+def history(session: Session, caller: Caller, match_id: uuid.UUID) -> list[MatchEvent]:
+    if caller.role is Role.COMPANY_HR:
+        raise Forbidden("the history of a match is kept for the association and admins")
+    get(session, caller, match_id)
+    stmt = select(MatchEvent).where(MatchEvent.match_id == match_id)
+    return list(session.scalars(stmt.order_by(MatchEvent.at, MatchEvent.id)))
+
+
+def record(
+    session: Session,
+    match: Match,
+    to_status: MatchStatus,
+    *,
+    actor: Caller | None,
+    at: datetime | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+    run_id: uuid.UUID | None = None,
+) -> MatchEvent:
+    """Move ``match`` to ``to_status`` (no check) and write the history line."""
+    event = MatchEvent(
+        match_id=match.id,
+        from_status=None if to_status is MatchStatus.PROPOSED else match.status,
+        to_status=to_status,
+        actor_key_id=actor.key_id if actor else None,
+        actor_organisation_id=actor.organisation_id if actor else None,
+        run_id=run_id,
+        at=at or utcnow(),
+        reason=reason,
+        note=note,
+    )
+    match.status = to_status
+    session.add(event)
+    return event
+
+
+def _transition(
+    session: Session,
+    caller: Caller,
+    match_id: uuid.UUID,
+    to_status: MatchStatus,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+) -> Match:
+    match = get_visible(session, Match, match_id, visible(caller), for_update=True)
+    if not may_act(caller, match):
+        raise Forbidden("only the association running the programme acts on this match")
+    now = utcnow()
+    current = match.effective_status
+    if current is MatchStatus.EXPIRED and match.status is MatchStatus.PROPOSED:
+        raise Conflict(
+            f"this proposal expired at {match.expires_at:%Y-%m-%d %H:%M} UTC; "
+            "a later run may propose the pair again",
+            extra={"current_status": current.value, "allowed_actions": []},
+        )
+    allowed = TRANSITIONS.get(current, frozenset())
+    actionable = sorted(ACTIONS[s] for s in allowed if s in ACTIONS)
+    if to_status not in allowed:
+        raise Conflict(
+            f"cannot {ACTIONS[to_status]} a match that is {current.value}"
+            + (f"; it can be: {', '.join(actionable)}" if actionable else "; it is final"),
+            extra={"current_status": current.value, "allowed_actions": actionable},
+        )
+    record(session, match, to_status, actor=caller, at=now, reason=reason, note=note)
+    if to_status is MatchStatus.ACCEPTED:
+        match.accepted_at = now
+        match.expires_at = None
+    elif to_status is MatchStatus.ACTIVE:
+        match.started_at = now
+    else:
+        match.ended_at = now
+        match.reason_note = note
+    session.flush()
+    return match
+
+
+def accept(session: Session, caller: Caller, match_id: uuid.UUID, note: str | None) -> Match:
+    return _transition(session, caller, match_id, MatchStatus.ACCEPTED, note=note)
+
+
+def start(session: Session, caller: Caller, match_id: uuid.UUID, note: str | None) -> Match:
+    """The first meeting was held: the match now counts as support for its need."""
+    return _transition(session, caller, match_id, MatchStatus.ACTIVE, note=note)
+
+
+def close(
+    session: Session, caller: Caller, match_id: uuid.UUID, reason: CloseReason, note: str | None
+) -> Match:
+    match = _transition(
+        session, caller, match_id, MatchStatus.CLOSED, reason=reason.value, note=note
+    )
+    match.close_reason = reason
+    session.flush()
+    return match
+
+
+def decline(
+    session: Session,
+    caller: Caller,
+    match_id: uuid.UUID,
+    reason: DeclineReason,
+    note: str | None,
+) -> Match:
+    match = _transition(
+        session, caller, match_id, MatchStatus.DECLINED, reason=reason.value, note=note
+    )
+    match.decline_reason = reason
+    session.flush()
+    return match
+
+
+def expire_due(session: Session, now: datetime | None = None) -> int:
+    """Record as expired every proposal past its ``expires_at``; returns how many."""
+    now = now or utcnow()
+    stmt = (
+        select(Match)
+        .where(effective_status_is(MatchStatus.EXPIRED, now))
+        .where(Match.status == MatchStatus.PROPOSED)
+    )
+    count = 0
+    for match in session.scalars(stmt.with_for_update(skip_locked=True)):
+        record(session, match, MatchStatus.EXPIRED, actor=None, at=now, reason="expired")
+        match.ended_at = match.expires_at
+        count += 1
+    session.flush()
+    return count
+
+
+def never_again(
+    session: Session, mentee_ids: Iterable[uuid.UUID] | None = None
+) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """Pairs that must never be proposed again: closed or declined for incompatibility
+    or safeguarding."""
+    stmt: Select[Any] = select(Match.mentee_id, Match.mentor_id).where(
+        or_(
+            and_(
+                Match.status == MatchStatus.CLOSED,
+                Match.close_reason.in_(NEVER_AGAIN_CLOSE_REASONS),
+            ),
+            and_(
+                Match.status == MatchStatus.DECLINED,
+                Match.decline_reason.in_(NEVER_AGAIN_DECLINE_REASONS),
+            ),
+        )
+    )
+    if mentee_ids is not None:
+        stmt = stmt.where(Match.mentee_id.in_(list(mentee_ids)))
+    return {(row[0], row[1]) for row in session.execute(stmt)}
+
+
+def propose(
+    session: Session,
+    *,
+    organisation_id: uuid.UUID,
+    mentee_id: uuid.UUID,
+    mentor_id: uuid.UUID,
+    programme_id: uuid.UUID,
+    need: str,
+    expires_at: datetime | None,
+    distance_km: float | None = None,
+    score: int | None = None,
+    run_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Match:
+    """A new ``proposed`` match (made by a committed run), with its first history line."""
+    now = now or utcnow()
+    match = Match(
+        organisation_id=organisation_id,
+        mentee_id=mentee_id,
+        mentor_id=mentor_id,
+        programme_id=programme_id,
+        need=need,
+        status=MatchStatus.PROPOSED,
+        distance_km=distance_km,
+        score=score,
+        run_id=run_id,
+        proposed_at=now,
+        expires_at=expires_at,
+    )
+    session.add(match)
+    session.flush()
+    record(session, match, MatchStatus.PROPOSED, actor=None, at=now, run_id=run_id)
+    session.flush()
+    return match

@@ -119,7 +119,9 @@ def import_template(
     return _csv_response(text, f"binome-{kind.value}-template.csv")
 
 
-@router.get("/v1/imports/{import_id}", response_model=ImportReportRead)
+@router.get(
+    "/v1/imports/{import_id}", response_model=ImportReportRead, response_model_exclude_none=True
+)
 def get_import(import_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ImportReportRead:
     return report_read(_visible_report(session, caller, import_id))
 
@@ -298,7 +300,7 @@ def report_read(report: ImportReport) -> ImportReportRead:
 
 
 def _response(report: ImportReport, rejected: bool) -> tuple[int, dict[str, Any]]:
-    read = report_read(report).model_dump(mode="json")
+    read = report_read(report).model_dump(mode="json", exclude_none=True)
     if not rejected:
         return 200, read
     rows = report.rejected

@@ -86,4 +86,4 @@ def test_json_records_stream_one_by_one() -> None:
 def test_invalid_utf8_in_json_names_the_offset() -> None:
     with pytest.raises(ImportFileError, match="not valid UTF-8") as caught:
         list(json_records(io.BytesIO(b'[{"a": "caf\xe9"}]')))
-    assert caught.value.errors[0]["offset"] == 12
+    assert caught.value.errors[0]["offset"] == 11  # 0-based

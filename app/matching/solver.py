@@ -55,6 +55,11 @@ from scipy.sparse.csgraph import connected_components
 from app.matching.arrays import BoolArray, IntArray
 from app.matching.candidates import CandidateArcs
 
+LP_MAX_ARCS = 400_000
+"""Largest component whose LP relaxation is attempted (GLOP, about 1 s per 20k arcs)."""
+MIP_MAX_ARCS = 60_000
+"""Largest component handed to SCIP when its LP optimum is fractional."""
+
 OPTIMAL = "optimal"
 FEASIBLE = "feasible"
 
@@ -211,6 +216,61 @@ def _reassign(
     flows = np.asarray(smcf.flows(ids[n_pairs : n_pairs + options.size]))
     kept = np.sort(options[flows > 0])
     return kept, kept.size == n_pairs and smcf.optimal_cost() == 0
+
+
+def _subset(arcs: CandidateArcs, sub: IntArray) -> CandidateArcs:
+    return dataclasses.replace(
+        arcs,
+        mentee=arcs.mentee[sub],
+        mentor=arcs.mentor[sub],
+        programme=arcs.programme[sub],
+        need=arcs.need[sub],
+        remote=arcs.remote[sub],
+        distance_km=arcs.distance_km[sub],
+        shared_languages=arcs.shared_languages[sub],
+        score=arcs.score[sub],
+    )
+
+
+def _residual_repair(
+    arcs: CandidateArcs,
+    idx: IntArray,
+    kept: IntArray,
+    mentor_remaining: IntArray,
+    programme_remaining: IntArray,
+    quality_first: bool,
+    rounds: int = 4,
+) -> IntArray:
+    """Grow a feasible solution: solve the flow relaxation again on the capacity left
+    for the young people still unmatched, re-assign programmes, repeat. Fast, and
+    usually within a fraction of a percent of the bound."""
+    current = kept
+    n_e = int(arcs.mentee.max()) + 1
+    for _ in range(rounds):
+        mentor_left = mentor_remaining - np.bincount(
+            arcs.mentor[current], minlength=mentor_remaining.size
+        )
+        prog_left = programme_remaining - np.bincount(
+            arcs.programme[current], minlength=programme_remaining.size
+        )
+        matched = np.zeros(n_e, dtype=np.bool_)
+        matched[arcs.mentee[current]] = True
+        sub = idx[
+            ~matched[arcs.mentee[idx]]
+            & (mentor_left[arcs.mentor[idx]] > 0)
+            & (prog_left[arcs.programme[idx]] > 0)
+        ]
+        if sub.size == 0:
+            break
+        part = _subset(arcs, sub)
+        chosen, _ = _relaxation(part, mentor_left, prog_left, quality_first)
+        if chosen.size == 0:
+            break
+        fitted, _ = _reassign(part, np.arange(sub.size), chosen, prog_left)
+        if fitted.size == 0:
+            break
+        current = np.sort(np.concatenate([current, sub[fitted]]))
+    return current
 
 
 def _greedy_fill(
@@ -420,13 +480,30 @@ def solve_arcs(
             continue
         mip_components += 1
         relaxed = (int(chosen_c.size), int(arcs.score[chosen_c].sum()))
-        exact_lp = _lp(arcs, idx, mentor_remaining, programme_remaining, quality_first, deadline)
+        kept = _residual_repair(
+            arcs, idx, kept, mentor_remaining, programme_remaining, quality_first
+        )
+        reached = (int(kept.size), int(arcs.score[kept].sum()))
+        if reached == relaxed or (quality_first and reached[1] == relaxed[1]):
+            result.append(kept)  # the bound is reached: optimal
+            continue
+        exact_lp = (
+            _lp(arcs, idx, mentor_remaining, programme_remaining, quality_first, deadline)
+            if idx.size <= LP_MAX_ARCS
+            else None
+        )
         if exact_lp is not None:
             result.append(exact_lp)
             bound_count -= relaxed[0] - int(exact_lp.size)
             bound_score -= relaxed[1] - int(arcs.score[exact_lp].sum())
             continue
         hint = _greedy_fill(arcs, idx, kept, mentor_remaining, programme_remaining)
+        if idx.size > MIP_MAX_ARCS or time.perf_counter() >= deadline:
+            # Too large for an exact proof within the run: keep the repaired solution;
+            # the flow relaxation still bounds the gap.
+            result.append(hint)
+            proven_all = False
+            continue
         mip = _mip(
             arcs, idx, hint, mentor_remaining, programme_remaining, quality_first, relaxed, deadline
         )

@@ -1,0 +1,175 @@
+"""Benchmark of the matching engine on synthetic populations (not a test).
+
+    python -m bench.matching_bench                 # 1k, 10k, 100k and national
+    python -m bench.matching_bench --sizes 1k 10k  # a subset
+    python -m bench.matching_bench --cap 48        # another candidate cap
+
+Each size runs in its own process so that its peak memory is measured alone (peak
+resident set of that process, population generation included). Two baselines run on
+the same candidate arcs: best-score-first greedy, and first-come-first-served (longest
+waiting first, each taking the nearest free mentor: what a back office does by hand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from app.matching import Policy, solve
+from app.matching.arrays import build_arrays
+from app.matching.candidates import CandidateArcs, generate
+from app.matching.context import build_context
+from bench.population import synthetic_problem
+
+SIZES = {
+    "1k": (1_000, 500),
+    "10k": (10_000, 5_000),
+    "100k": (100_000, 50_000),
+    "national": (160_000, 80_000),
+}
+
+
+def _pick(
+    arcs: CandidateArcs, order: np.ndarray, mentor_left: np.ndarray, prog_left: np.ndarray
+) -> tuple[int, int]:
+    """Take arcs in ``order`` while the mentee is free and capacity remains."""
+    mentor_left, prog_left = mentor_left.copy(), prog_left.copy()
+    taken: set[int] = set()
+    score = 0
+    e_all, m_all, p_all, s_all = (
+        x.tolist() for x in (arcs.mentee, arcs.mentor, arcs.programme, arcs.score)
+    )
+    for a in order.tolist():
+        e, m, p = e_all[a], m_all[a], p_all[a]
+        if e not in taken and mentor_left[m] > 0 and prog_left[p] > 0:
+            taken.add(e)
+            mentor_left[m] -= 1
+            prog_left[p] -= 1
+            score += s_all[a]
+    return len(taken), score
+
+
+def baselines(problem) -> dict[str, tuple[int, int]]:
+    arrs = build_arrays(problem, build_context(problem))
+    arcs = generate(arrs, problem.policy, problem.run_date)
+    idx = np.arange(len(arcs))
+    greedy = _pick(
+        arcs, idx[np.lexsort((idx, -arcs.score))], arrs.mentor_remaining, arrs.programme_remaining
+    )
+    waited = np.array([(problem.run_date - m.waiting_since).days for m in arrs.mentees])
+    # Longest waiting first (then id), each mentee's arcs nearest first.
+    order = np.lexsort((idx, arcs.distance_km, arcs.remote, arcs.mentee, -waited[arcs.mentee]))
+    fcfs = _pick(arcs, order, arrs.mentor_remaining, arrs.programme_remaining)
+    return {"greedy": greedy, "fcfs": fcfs}
+
+
+def run_one(name: str, cap: int | None, seed: int) -> dict[str, object]:
+    n_mentees, n_mentors = SIZES[name]
+    t0 = time.perf_counter()
+    problem = synthetic_problem(
+        n_mentees, n_mentors, seed=seed, policy=Policy(max_candidates_per_mentee=cap)
+    )
+    gen_s = time.perf_counter() - t0
+    result = solve(problem)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base = baselines(problem)
+    s, t = result.stats, result.timings
+    return {
+        "size": name,
+        "mentees": n_mentees,
+        "mentors": n_mentors,
+        "generate_s": gen_s,
+        "candidates_s": t.candidates_s,
+        "build_s": t.build_s,
+        "solve_s": t.solve_s,
+        "engine_s": t.candidates_s + t.build_s + t.solve_s,
+        "explain_s": t.explain_s,
+        "peak_mib": peak_mib,
+        "arcs": s.candidates_kept,
+        "considered": s.candidates_considered,
+        "capped": s.capped_mentees,
+        "components": s.components,
+        "bound_components": s.mip_components,
+        "matched": s.matched,
+        "score": s.total_score,
+        "bound_matched": s.bound_matched,
+        "gap": s.gap,
+        "status": s.status,
+        "unmatched": s.unmatched_by_reason,
+        "greedy": base["greedy"],
+        "fcfs": base["fcfs"],
+    }
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        "| size | mentees / mentors | arcs kept | candidates s | build s | solve s | **engine s** "
+        "| explain s | peak MiB | matched | score | gap | status "
+        "| greedy matched / score | FCFS matched / score |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for r in rows:
+        cells = [
+            r["size"],
+            f"{r['mentees']:,} / {r['mentors']:,}",
+            f"{r['arcs']:,}",
+            f"{r['candidates_s']:.2f}",
+            f"{r['build_s']:.2f}",
+            f"{r['solve_s']:.2f}",
+            f"**{r['engine_s']:.2f}**",
+            f"{r['explain_s']:.2f}",
+            f"{r['peak_mib']:,.0f}",
+            f"{r['matched']:,}",
+            f"{r['score']:,}",
+            f"{r['gap']:.4%}",
+            r["status"],
+            f"{r['greedy'][0]:,} / {r['greedy'][1]:,}",
+            f"{r['fcfs'][0]:,} / {r['fcfs'][1]:,}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return head + "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--cap", type=int, default=Policy().max_candidates_per_mentee)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--one", choices=list(SIZES), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.one, args.cap, args.seed)))
+        return
+    rows = []
+    for name in args.sizes:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.matching_bench",
+                "--one",
+                name,
+                "--cap",
+                str(args.cap),
+                "--seed",
+                str(args.seed),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -34,7 +34,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Binôme", version="0.1.0", description=DESCRIPTION)
     problems.install(app)
     for router in domain_routers():
-        app.include_router(router)
+        app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     return app
 
 

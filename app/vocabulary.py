@@ -2,18 +2,18 @@
 
 from enum import StrEnum
 
+# The needs vocabulary belongs to the matching engine; the API and the database reuse it.
+from app.matching.problem import Need
 
-class Need(StrEnum):
-    """What a young person can be supported for. Documented in README ("Needs")."""
-
-    SCHOOL_SUPPORT = "school_support"
-    ORIENTATION = "orientation"
-    EMPLOYMENT = "employment"
-    HIGHER_EDUCATION = "higher_education"
-    ENTREPRENEURSHIP = "entrepreneurship"
-    CONFIDENCE = "confidence"
-    DIGITAL = "digital"
-    FRENCH_LANGUAGE = "french_language"
+__all__ = [
+    "LANGUAGE_PATTERN",
+    "Activity",
+    "MentorKind",
+    "Need",
+    "OrganisationKind",
+    "Role",
+    "RuralZone",
+]
 
 
 class OrganisationKind(StrEnum):

@@ -95,6 +95,21 @@ def load_demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def _worker_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="runs executed at once (default 1)"
+    )
+
+
+@command("worker", _worker_args)
+def worker(args: argparse.Namespace) -> int:
+    """Execute matching runs from the queue (PostgreSQL); start one or more per machine."""
+    from app.runs.worker import run_worker
+
+    run_worker(concurrency=args.concurrency)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=get_settings().log_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -24,6 +24,22 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="row errors kept in an import report and its response"
     )
     import_batch_size: int = Field(default=2000, ge=1, le=50_000)
+    run_heartbeat_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="how often a running run proves it is alive"
+    )
+    run_stale_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="a running run silent for this long is marked failed (its process died)",
+    )
+    run_worker_concurrency: int = Field(
+        default=1, ge=1, le=16, description="runs one `binome worker` process executes at once"
+    )
+    run_hold_file: str = Field(
+        default="",
+        description="testing aid: while this file exists, runs wait in their solving phase "
+        "(still cancellable); empty in production",
+    )
 
 
 @lru_cache

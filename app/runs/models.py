@@ -93,6 +93,10 @@ class MatchingRun(IdMixin, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
+    @property
+    def cancel_requested(self) -> bool:
+        return self.cancel_requested_at is not None
+
 
 class RunProposal(IdMixin, Base):
     """A pair proposed by a run. In a committed run, ``match_id`` is the match it created
@@ -124,6 +128,10 @@ class RunProposal(IdMixin, Base):
     )
     match_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("matches.id", ondelete="SET NULL"), index=True
+    )
+    skipped: Mapped[str | None] = mapped_column(
+        String(40),
+        doc="why a committed run made no match of it: the data changed while it solved",
     )
 
 

@@ -334,6 +334,7 @@ def upgrade() -> None:
         ),
         sa.Column("previous_match_id", sa.Uuid(), nullable=True),
         sa.Column("match_id", sa.Uuid(), nullable=True),
+        sa.Column("skipped", sa.String(length=40), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["match_id"],

@@ -1,0 +1,209 @@
+"""Where runs execute, behind one interface (:class:`RunExecutor`), chosen from the
+database URL so that the API never branches:
+
+- PostgreSQL: :class:`QueueExecutor` defers a job on the procrastinate queue; any
+  ``binome worker`` process, on any machine, picks it up;
+- SQLite (the embedded default): :class:`PoolExecutor`, a pool of processes owned by the
+  service process (``BINOME_RUN_POOL_WORKERS``).
+
+Either way, a run executes in another process than the request that submitted it.
+"""
+
+import dataclasses
+import logging
+import multiprocessing
+import os
+import socket
+import threading
+import uuid
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Annotated, Protocol
+
+from fastapi import Depends
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import engine_for
+from app.runs.execution import ExecutionOptions, execute_run, housekeeping, mark_failed
+from app.runs.models import MatchingRun, RunStatus
+from app.runs.worker import TASK_NAME, build_app, is_postgres
+
+logger = logging.getLogger("binome.runs")
+
+
+class RunExecutor(Protocol):
+    def submit(self, run_id: uuid.UUID) -> int | None:
+        """Hand the run over for execution; the queue's job id, if any."""
+
+    def cancel(self, run: MatchingRun) -> None:
+        """Best effort: drop the run from the queue if no executor took it yet."""
+
+
+class QueueExecutor:
+    def __init__(self, database_url: str) -> None:
+        self.app = build_app(database_url, min_size=1, max_size=4)
+        self._opened = False
+        self._lock = threading.Lock()
+
+    def _open(self) -> None:
+        with self._lock:
+            if not self._opened:
+                self.app.open()
+                self._opened = True
+
+    def submit(self, run_id: uuid.UUID) -> int | None:
+        self._open()
+        job_id: int = self.app.configure_task(TASK_NAME).defer(run_id=str(run_id))
+        return job_id
+
+    def cancel(self, run: MatchingRun) -> None:
+        if run.job_id is not None:
+            self._open()
+            self.app.job_manager.cancel_job_by_id(run.job_id)
+
+
+class PoolExecutor:
+    """Processes (spawned, so no state is inherited) solving runs for this service
+    process. A process that dies breaks the pool: the runs it held end ``failed`` (nothing
+    of them was written), queued ones are resubmitted to a fresh pool."""
+
+    def __init__(self, database_url: str, workers: int) -> None:
+        self.database_url = database_url
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._stop = threading.Event()
+        self._started = False
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                )
+            return self._pool
+
+    def _start(self) -> None:
+        """Once per service process: a housekeeping thread, and the runs a previous
+        service process left queued."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._housekeeping, name="runs-housekeeping", daemon=True).start()
+        with Session(engine_for(self.database_url)) as session:
+            leftover = list(
+                session.scalars(
+                    select(MatchingRun.id)
+                    .where(MatchingRun.status == RunStatus.QUEUED)
+                    .order_by(MatchingRun.created_at)
+                )
+            )
+        for run_id in leftover:
+            self._submit(run_id)
+
+    def _housekeeping(self) -> None:
+        options = ExecutionOptions.from_settings()
+        interval = max(0.2, min(30.0, options.stale_seconds / 4))
+        while not self._stop.wait(interval):
+            try:
+                housekeeping(engine_for(self.database_url), options.stale_seconds)
+            except Exception:
+                logger.exception("housekeeping failed")
+
+    def submit(self, run_id: uuid.UUID) -> int | None:
+        self._start()
+        self._submit(run_id)
+        return None
+
+    def _submit(self, run_id: uuid.UUID) -> None:
+        options = dataclasses.replace(
+            ExecutionOptions.from_settings(), database_url=self.database_url
+        )
+        pool = self._ensure_pool()
+        try:
+            future = pool.submit(execute_run, str(run_id), options)
+        except BrokenProcessPool:
+            self._replace(pool)
+            future = self._ensure_pool().submit(execute_run, str(run_id), options)
+        future.add_done_callback(lambda done: self._done(run_id, pool, done))
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is broken:
+                self._pool = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def _done(self, run_id: uuid.UUID, pool: ProcessPoolExecutor, future: Future[str]) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            return
+        engine = engine_for(self.database_url)
+        if isinstance(error, BrokenProcessPool):
+            self._replace(pool)
+            with Session(engine) as session:
+                run = session.get(MatchingRun, run_id)
+                status, worker = (run.status, run.worker) if run else (None, None)
+            if status is RunStatus.QUEUED:
+                logger.warning("run %s: pool broken before it started, resubmitted", run_id)
+                self._submit(run_id)
+                return
+            if status is not RunStatus.RUNNING or not _ran_in(pool, worker):
+                return
+            mark_failed(
+                engine,
+                run_id,
+                "the process executing this run died (killed or out of memory); "
+                "nothing was written",
+            )
+            return
+        logger.error("run %s: executor error %r", run_id, error)
+        mark_failed(engine, run_id, f"executor error: {error!r}")
+
+    def cancel(self, run: MatchingRun) -> None:
+        return None
+
+
+def _ran_in(pool: ProcessPoolExecutor, worker: str | None) -> bool:
+    """Whether ``worker`` (``host:pid``) is a process of ``pool`` or a dead process of
+    this host: a broken pool terminates all its processes."""
+    host, _, pid_text = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid in (getattr(pool, "_processes", None) or {}):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+_executors: dict[str, RunExecutor] = {}
+_registry_lock = threading.Lock()
+
+
+def executor_for(database_url: str) -> RunExecutor:
+    with _registry_lock:
+        executor = _executors.get(database_url)
+        if executor is None:
+            if is_postgres(database_url):
+                executor = QueueExecutor(database_url)
+            else:
+                executor = PoolExecutor(database_url, get_settings().run_pool_workers)
+            _executors[database_url] = executor
+        return executor
+
+
+def get_executor() -> RunExecutor:
+    return executor_for(get_settings().database_url)
+
+
+ExecutorDep = Annotated[RunExecutor, Depends(get_executor)]

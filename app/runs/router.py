@@ -1,0 +1,119 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.auth.deps import AssociationDep
+from app.db import SessionDep
+from app.errors import AppError
+from app.pagination import Page, PageDep, page_of
+from app.runs import service
+from app.runs.execution import mark_failed
+from app.runs.executors import ExecutorDep
+from app.runs.models import ProposalChange, RunMode, RunStatus
+from app.runs.schemas import DiffRead, ProposalRead, RunCreate, RunRead, UnmatchedRead
+
+router = APIRouter(prefix="/v1/matching-runs", tags=["matching runs"])
+
+
+class ExecutorUnavailable(AppError):
+    status, code, title = 503, "executor-unavailable", "Runs cannot be executed right now"
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=RunRead)
+def submit_run(
+    data: RunCreate,
+    session: SessionDep,
+    caller: AssociationDep,
+    executor: ExecutorDep,
+    response: Response,
+) -> RunRead:
+    """Queue a matching run; it executes in a worker, never inside this request. Poll
+    the ``Location`` for its status. A queued or running run sharing a programme with
+    this scope is a 409 naming it."""
+    run = service.submit(session, caller, data)
+    session.commit()
+    try:
+        run.job_id = executor.submit(run.id)
+    except Exception as exc:
+        mark_failed(session.get_bind().engine, run.id, f"could not be queued: {exc!r}")
+        raise ExecutorUnavailable(
+            "the run could not be handed to an executor; it is marked failed",
+            extra={"run_id": str(run.id)},
+        ) from exc
+    session.commit()
+    response.headers["Location"] = f"/v1/matching-runs/{run.id}"
+    return RunRead.model_validate(run)
+
+
+@router.get("", response_model=Page[RunRead])
+def list_runs(
+    session: SessionDep,
+    caller: AssociationDep,
+    page: PageDep,
+    status: RunStatus | None = None,
+    mode: RunMode | None = None,
+    programme_id: uuid.UUID | None = None,
+    organisation_id: uuid.UUID | None = None,
+) -> Page[RunRead]:
+    """Runs, newest first."""
+    stmt = service.query(
+        caller,
+        status=status,
+        mode=mode,
+        programme_id=programme_id,
+        organisation_id=organisation_id,
+    )
+    return page_of(session, stmt, page, RunRead)
+
+
+@router.get("/{run_id}", response_model=RunRead)
+def get_run(run_id: uuid.UUID, session: SessionDep, caller: AssociationDep) -> RunRead:
+    """Status, phase and progress, timings, engine statistics, error."""
+    return RunRead.model_validate(service.get(session, caller, run_id))
+
+
+@router.post("/{run_id}/cancel", response_model=RunRead, status_code=status.HTTP_202_ACCEPTED)
+def cancel_run(
+    run_id: uuid.UUID, session: SessionDep, caller: AssociationDep, executor: ExecutorDep
+) -> RunRead:
+    """A queued run is cancelled at once; a running run stops at its next step and
+    writes nothing (``cancel_requested`` until it has stopped)."""
+    run = service.cancel(session, caller, run_id)
+    session.commit()
+    if run.status is RunStatus.CANCELLED:
+        executor.cancel(run)
+    return RunRead.model_validate(run)
+
+
+@router.get("/{run_id}/proposals", response_model=Page[ProposalRead])
+def run_proposals(
+    run_id: uuid.UUID,
+    session: SessionDep,
+    caller: AssociationDep,
+    page: PageDep,
+    change: ProposalChange | None = None,
+    programme_id: uuid.UUID | None = None,
+) -> Page[ProposalRead]:
+    """The pairs the run proposed, with score breakdown and distance, in mentee order."""
+    stmt = service.proposals(session, caller, run_id, change=change, programme_id=programme_id)
+    return page_of(session, stmt, page, ProposalRead)
+
+
+@router.get("/{run_id}/unmatched", response_model=Page[UnmatchedRead])
+def run_unmatched(
+    run_id: uuid.UUID,
+    session: SessionDep,
+    caller: AssociationDep,
+    page: PageDep,
+    reason: Annotated[str | None, Query(max_length=60)] = None,
+) -> Page[UnmatchedRead]:
+    """Young people of the scope left without a proposal: a reason code and a sentence."""
+    stmt = service.unmatched(session, caller, run_id, reason=reason)
+    return page_of(session, stmt, page, UnmatchedRead)
+
+
+@router.get("/{run_id}/diff", response_model=DiffRead)
+def run_diff(run_id: uuid.UUID, session: SessionDep, caller: AssociationDep) -> DiffRead:
+    """The run against the matches that existed when it started."""
+    return service.diff(session, caller, run_id)

@@ -1,0 +1,155 @@
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from app.fields import DepartmentCode
+from app.runs.models import ProposalChange, RunMode, RunPhase, RunStatus
+
+RUN_EXAMPLE: dict[str, Any] = {
+    "departments": ["93"],
+    "mode": "dry_run",
+    "policy": {"objective": "lexicographic", "weights": {"qpv": 150}},
+    "keep_running": True,
+}
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [RUN_EXAMPLE]})
+
+    programme_ids: list[uuid.UUID] = Field(
+        default=[],
+        max_length=500,
+        description="programmes to match; empty: every active programme the caller runs "
+        "(all of them for an admin)",
+    )
+    departments: list[DepartmentCode] = Field(
+        default=[],
+        max_length=101,
+        description="keep only programmes covering one of these departments, and young "
+        "people living in them",
+    )
+    mode: RunMode = Field(
+        default=RunMode.DRY_RUN,
+        description="dry_run: proposals to review, no match written; commit: proposals "
+        "become matches with status proposed",
+    )
+    policy: dict[str, Any] = Field(
+        default={},
+        description="engine policy overrides: objective, weights (each 0..1000), "
+        "distance_half_km, waiting_cap_days, max_candidates_per_mentee, mip_time_limit_s",
+    )
+    keep_running: bool = Field(
+        default=True,
+        description="true: running matches, unaccepted proposals included, stay as they are "
+        "and hold their capacity; false: unaccepted proposals of the scope's programmes are "
+        "reconsidered (kept, replaced or withdrawn). Accepted and active matches are never "
+        "broken by a run.",
+    )
+
+
+class RunTimings(BaseModel):
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    queued_seconds: float | None
+    duration_seconds: float | None
+
+
+class RunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    requested_by_key_id: uuid.UUID | None
+    mode: RunMode
+    status: RunStatus
+    run_date: date
+    requested_programme_ids: list[uuid.UUID]
+    departments: list[str]
+    programme_ids: list[uuid.UUID] = Field(description="the programmes the scope resolved to")
+    policy: dict[str, Any]
+    keep_running: bool
+    phase: RunPhase
+    progress: int = Field(description="percentage")
+    cancel_requested: bool
+    worker: str | None
+    created_at: datetime
+    started_at: datetime | None
+    heartbeat_at: datetime | None
+    finished_at: datetime | None
+    stats: dict[str, Any] | None = Field(description="engine statistics and timings")
+    diff: dict[str, Any] | None = Field(
+        description="against the matches before the run: new, kept, replaces (counts), "
+        "withdrawn (match ids), untouched (running matches of the scope left as they are)"
+    )
+    error: str | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def timings(self) -> RunTimings:
+        def seconds(start: datetime | None, end: datetime | None) -> float | None:
+            return round((end - start).total_seconds(), 3) if start and end else None
+
+        return RunTimings(
+            created_at=self.created_at,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            queued_seconds=seconds(self.created_at, self.started_at),
+            duration_seconds=seconds(self.started_at, self.finished_at),
+        )
+
+
+class ProposalRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    run_id: uuid.UUID
+    position: int
+    mentee_id: uuid.UUID
+    mentor_id: uuid.UUID
+    programme_id: uuid.UUID
+    need: str
+    meeting_mode: str | None = Field(description="in_person or remote")
+    distance_km: float | None
+    score: int
+    score_breakdown: dict[str, int]
+    change: ProposalChange
+    previous_match_id: uuid.UUID | None = Field(
+        description="the earlier proposal this one keeps or replaces"
+    )
+    match_id: uuid.UUID | None = Field(description="committed runs: the match it made")
+    skipped: str | None = Field(
+        description="committed runs: why no match was made (data changed while solving)"
+    )
+
+
+class UnmatchedRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    run_id: uuid.UUID
+    mentee_id: uuid.UUID
+    reason: str = Field(
+        description="no_programme, no_mentor_in_reach, no_background_checked_mentor, "
+        "no_compatible_mentor, capacity_exhausted, all_needs_supported"
+    )
+    sentence: str
+    candidates: int = Field(description="feasible options that existed (capacity_exhausted)")
+
+
+class DiffRead(BaseModel):
+    run_id: uuid.UUID
+    new: int = Field(description="proposals for pairs that did not exist")
+    kept: int = Field(description="earlier unaccepted proposals proposed again, kept as is")
+    replaces: int = Field(description="proposals replacing an earlier unaccepted proposal")
+    withdrawn: list[uuid.UUID] = Field(
+        description="earlier unaccepted proposals neither kept nor replaced"
+    )
+    untouched: int = Field(
+        description="running matches of the scope the run left as they are (held capacity)"
+    )
+    replaced: list[dict[str, uuid.UUID]] = Field(
+        description="pairs of (proposal_id, previous_match_id) for replacing proposals"
+    )

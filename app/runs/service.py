@@ -1,0 +1,217 @@
+"""Run use cases: submit (scope, overlap rule), read, cancel, results."""
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
+
+from app import matching
+from app.auth.service import Caller
+from app.crud import get_visible
+from app.db import contains, utcnow
+from app.errors import Conflict, ValidationFailed, field_error
+from app.mentees.models import Mentee
+from app.programmes.models import Programme
+from app.runs.execution import overlapping
+from app.runs.locks import lock_programmes
+from app.runs.models import (
+    ACTIVE_RUN_STATUSES,
+    MatchingRun,
+    ProposalChange,
+    RunMode,
+    RunPhase,
+    RunProposal,
+    RunStatus,
+    RunUnmatched,
+)
+from app.runs.schemas import DiffRead, RunCreate
+from app.runs.snapshot import programme_in_departments
+from app.vocabulary import Role
+
+
+def visible(caller: Caller) -> ColumnElement[bool] | None:
+    """Admins see every run; an association the runs it requested."""
+    return None if caller.is_admin else MatchingRun.organisation_id == caller.organisation_id
+
+
+def resolve_scope(session: Session, caller: Caller, data: RunCreate) -> list[Programme]:
+    """The active programmes a run covers: the caller's own (all for an admin), narrowed
+    to those named and to those covering one of the departments."""
+    stmt = select(Programme).where(Programme.active.is_(True)).order_by(Programme.id)
+    if not caller.is_admin:
+        stmt = stmt.where(Programme.organisation_id == caller.organisation_id)
+    if data.programme_ids:
+        found = {p.id: p for p in session.scalars(stmt.where(Programme.id.in_(data.programme_ids)))}
+        errors = [
+            {
+                "field": f"programme_ids[{i}]",
+                "message": f"no active programme {pid} that you run",
+            }
+            for i, pid in enumerate(data.programme_ids)
+            if pid not in found
+        ]
+        if errors:
+            raise ValidationFailed(errors)
+        programmes = sorted(found.values(), key=lambda p: p.id)
+    else:
+        programmes = list(session.scalars(stmt))
+    if data.departments:
+        programmes = [p for p in programmes if programme_in_departments(p, data.departments)]
+    if not programmes:
+        raise field_error(
+            "programme_ids" if data.programme_ids else "departments",
+            "the scope covers no active programme that you run",
+        )
+    return programmes
+
+
+def check_policy(policy: dict[str, Any]) -> None:
+    try:
+        matching.Policy.from_dict(policy)
+    except matching.ProblemError as exc:
+        raise field_error(exc.field, exc.message) from exc
+
+
+def submit(session: Session, caller: Caller, data: RunCreate) -> MatchingRun:
+    """A queued run, unless a queued or running run shares a programme with its scope
+    (409 naming that run). The check runs under the scope's lock, so two overlapping
+    submissions cannot both pass it."""
+    check_policy(data.policy)
+    programmes = resolve_scope(session, caller, data)
+    lock_programmes(session, [p.id for p in programmes])
+    run = MatchingRun(
+        id=uuid.uuid4(),
+        organisation_id=caller.organisation_id,
+        requested_by_key_id=caller.key_id,
+        mode=data.mode,
+        status=RunStatus.QUEUED,
+        run_date=date.today(),
+        requested_programme_ids=[str(p) for p in data.programme_ids],
+        departments=list(data.departments),
+        programme_ids=[str(p.id) for p in programmes],
+        policy=data.policy,
+        keep_running=data.keep_running,
+        phase=RunPhase.QUEUED,
+        progress=0,
+        created_at=utcnow(),
+    )
+    busy = overlapping(session, run, ACTIVE_RUN_STATUSES)
+    if busy:
+        other = busy[0]
+        shared = sorted(set(run.programme_ids) & set(other.programme_ids))
+        raise Conflict(
+            f"run {other.id} ({other.status.value}) covers {len(shared)} programme(s) of "
+            "this scope; wait for it to finish, or cancel it",
+            extra={"run_id": str(other.id), "programme_ids": shared},
+        )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get(session: Session, caller: Caller, run_id: uuid.UUID) -> MatchingRun:
+    return get_visible(session, MatchingRun, run_id, visible(caller))
+
+
+def query(
+    caller: Caller,
+    *,
+    status: RunStatus | None,
+    mode: RunMode | None,
+    programme_id: uuid.UUID | None,
+    organisation_id: uuid.UUID | None,
+) -> Select[tuple[MatchingRun]]:
+    stmt = select(MatchingRun).order_by(MatchingRun.created_at.desc(), MatchingRun.id)
+    scope = visible(caller)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    if status is not None:
+        stmt = stmt.where(MatchingRun.status == status)
+    if mode is not None:
+        stmt = stmt.where(MatchingRun.mode == mode)
+    if organisation_id is not None:
+        stmt = stmt.where(MatchingRun.organisation_id == organisation_id)
+    if programme_id is not None:
+        stmt = stmt.where(contains(MatchingRun.programme_ids, str(programme_id)))
+    return stmt
+
+
+def cancel(session: Session, caller: Caller, run_id: uuid.UUID) -> MatchingRun:
+    """A queued run is cancelled at once; a running one at its next step, and in any case
+    before it writes anything."""
+    run = get_visible(session, MatchingRun, run_id, visible(caller), for_update=True)
+    if run.status not in ACTIVE_RUN_STATUSES:
+        raise Conflict(
+            f"run {run.id} already ended ({run.status.value})",
+            extra={"current_status": run.status.value},
+        )
+    now = utcnow()
+    if run.cancel_requested_at is None:
+        run.cancel_requested_at = now
+    if run.status is RunStatus.QUEUED:
+        run.status = RunStatus.CANCELLED
+        run.finished_at = now
+    session.flush()
+    return run
+
+
+def proposals(
+    session: Session,
+    caller: Caller,
+    run_id: uuid.UUID,
+    *,
+    change: ProposalChange | None,
+    programme_id: uuid.UUID | None,
+) -> Select[tuple[RunProposal]]:
+    get(session, caller, run_id)
+    stmt = select(RunProposal).where(RunProposal.run_id == run_id)
+    if change is not None:
+        stmt = stmt.where(RunProposal.change == change)
+    if programme_id is not None:
+        stmt = stmt.where(RunProposal.programme_id == programme_id)
+    return stmt.order_by(RunProposal.position)
+
+
+def unmatched(
+    session: Session, caller: Caller, run_id: uuid.UUID, *, reason: str | None
+) -> Select[tuple[RunUnmatched]]:
+    """Young people left without a proposal. An association sees those it refers (the
+    run may also have considered young people referred by other associations)."""
+    get(session, caller, run_id)
+    stmt = select(RunUnmatched).where(RunUnmatched.run_id == run_id)
+    if caller.role is Role.ASSOCIATION:
+        referred = select(Mentee.id).where(Mentee.organisation_id == caller.organisation_id)
+        stmt = stmt.where(RunUnmatched.mentee_id.in_(referred))
+    if reason is not None:
+        stmt = stmt.where(RunUnmatched.reason == reason)
+    return stmt.order_by(RunUnmatched.position)
+
+
+def diff(session: Session, caller: Caller, run_id: uuid.UUID) -> DiffRead:
+    run = get(session, caller, run_id)
+    if run.diff is None:
+        raise Conflict(
+            f"run {run.id} is {run.status.value}: a diff exists once it succeeded",
+            extra={"current_status": run.status.value},
+        )
+    replaced = session.execute(
+        select(RunProposal.id, RunProposal.previous_match_id)
+        .where(RunProposal.run_id == run.id, RunProposal.change == ProposalChange.REPLACES)
+        .order_by(RunProposal.position)
+    ).all()
+    return DiffRead(
+        run_id=run.id,
+        new=run.diff["new"],
+        kept=run.diff["kept"],
+        replaces=run.diff["replaces"],
+        withdrawn=[uuid.UUID(m) for m in run.diff["withdrawn"]],
+        untouched=run.diff["untouched"],
+        replaced=[
+            {"proposal_id": proposal_id, "previous_match_id": previous}
+            for proposal_id, previous in replaced
+            if previous is not None
+        ],
+    )

@@ -18,13 +18,17 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import String, Table, Uuid, any_, bindparam, delete, exists, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.types import TypeEngine
 
 from app.auth.service import Caller
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.geo import GeocodingError, Place, geocode
+from app.imports import bulk
 from app.imports.columns import Layout, column_for, layout
 from app.imports.reading import ImportFileError, json_records, open_csv
 from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode
@@ -187,6 +191,12 @@ class Importer:
         self._batch_errors: list[RowError] = []
         self._batch_rejected: set[int] = set()
         self._now = utcnow()
+        self._postgres = bulk.is_postgres(session)
+        self._links_exist: bool | None = None
+        # A first import into an empty pool needs no lookup of existing records.
+        self._pool_empty = not session.scalar(
+            select(exists().where(self.spec.table.c.organisation_id == organisation_id))
+        )
 
     # Public entry point ---------------------------------------------------------------
 
@@ -358,17 +368,19 @@ class Importer:
         spec = self.spec
         table = spec.table
         compared = list(batch[0].values)
-        stored = {
-            row.external_id: row
-            for row in self.session.execute(
-                select(table.c.id, table.c.external_id, *(table.c[name] for name in compared))
+        stored: dict[str, tuple[Any, ...]] = {}  # external id -> (id, *compared values)
+        if not self._pool_empty:
+            external_ids = [item.external_id for item in batch]
+            query = (
+                select(table.c.external_id, table.c.id, *(table.c[name] for name in compared))
                 .where(table.c.organisation_id == self.organisation_id)
-                .where(table.c.external_id.in_([item.external_id for item in batch]))
+                .where(self._member(table.c.external_id, external_ids, String()))
             )
-        }
-        stored_links = self._stored_links([row.id for row in stored.values()])
+            stored = {row[0]: tuple(row[1:]) for row in self.session.execute(query).all()}
+        stored_links = self._stored_links([row[0] for row in stored.values()], batch)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
+        changed_columns: set[str] = set()
         new_links: list[dict[str, Any]] = []
         relinked: list[uuid.UUID] = []
         for item in batch:
@@ -390,43 +402,76 @@ class Importer:
                     for pid in dict.fromkeys(item.programme_ids)
                 )
                 continue
-            same_values = all(current._mapping[name] == item.values[name] for name in compared)
+            record_id = current[0]
+            changed = [
+                name
+                for name, old in zip(compared, current[1:], strict=True)
+                if old != item.values[name]
+            ]
             links = set(item.programme_ids)
-            same_links = stored_links.get(current.id, set()) == links
-            if same_values and same_links:
+            same_links = stored_links.get(record_id, set()) == links
+            if not changed and same_links:
                 self.outcome.unchanged += 1
                 continue
             self.outcome.updated += 1
-            updates.append({"b_id": current.id, "updated_at": self._now, **item.values})
+            changed_columns.update(changed)
+            updates.append({"b_id": record_id, "updated_at": self._now, **item.values})
             if not same_links:
-                relinked.append(current.id)
+                relinked.append(record_id)
                 new_links.extend(
-                    {spec.link_column: current.id, "programme_id": pid} for pid in links
+                    {spec.link_column: record_id, "programme_id": pid} for pid in links
                 )
-        if inserts:
-            self.session.execute(insert(table), inserts)
-            self.outcome.created += len(inserts)
         if updates:
-            self.session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
+            # Every row of the batch sets the same columns: those that changed in any of them.
+            keep = ["b_id", "updated_at", *sorted(changed_columns)]
+            updates = [{name: row[name] for name in keep} for row in updates]
+        bulk.insert_rows(self.session, table, inserts)
+        self.outcome.created += len(inserts)
+        bulk.update_rows(self.session, table, updates, key="b_id")
         if relinked:
             links_table = spec.links
             self.session.execute(
-                delete(links_table).where(links_table.c[spec.link_column].in_(relinked))
+                delete(links_table).where(
+                    self._member(links_table.c[spec.link_column], relinked, Uuid())
+                )
             )
-        if new_links:
-            self.session.execute(insert(spec.links), new_links)
+        bulk.insert_rows(self.session, spec.links, new_links)
 
-    def _stored_links(self, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
-        if not record_ids:
-            return {}
+    def _stored_links(
+        self, record_ids: list[uuid.UUID], batch: list[Prepared]
+    ) -> dict[uuid.UUID, set[uuid.UUID]]:
+        """Programme links of the batch's stored records (none to read when neither the
+        organisation's records nor the batch have any)."""
         links = self.spec.links
         owner = links.c[self.spec.link_column]
+        if self._links_exist is None:
+            table = self.spec.table
+            self._links_exist = bool(
+                self.session.scalar(
+                    select(
+                        exists().where(
+                            owner == table.c.id, table.c.organisation_id == self.organisation_id
+                        )
+                    )
+                )
+            )
+        if not record_ids or not (self._links_exist or any(i.programme_ids for i in batch)):
+            return {}
         result: dict[uuid.UUID, set[uuid.UUID]] = {}
         for record_id, programme_id in self.session.execute(
-            select(owner, links.c.programme_id).where(owner.in_(record_ids))
+            select(owner, links.c.programme_id).where(self._member(owner, record_ids, Uuid()))
         ):
             result.setdefault(record_id, set()).add(programme_id)
         return result
+
+    def _member(
+        self, column: Any, values: list[Any], item_type: TypeEngine[Any]
+    ) -> ColumnElement[bool]:
+        """``column IN (values)``; on PostgreSQL ``= ANY(array)``, one parameter whatever
+        the batch size, so the statement text (and its preparation) is reused."""
+        if self._postgres:
+            return column == any_(bindparam("members", values, type_=ARRAY(item_type)))  # type: ignore[no-any-return]
+        return column.in_(values)  # type: ignore[no-any-return]
 
     # After the last row ---------------------------------------------------------------
 

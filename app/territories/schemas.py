@@ -1,4 +1,5 @@
-from datetime import date
+import uuid
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +24,16 @@ class CommuneFigures(BaseModel):
     needs: dict[Need, NeedFigures]
 
 
+class Unanswered(BaseModel):
+    """Young people the latest matching run over this territory left without a proposal,
+    per reason and per need they still wait for."""
+
+    run_id: uuid.UUID
+    run_finished_at: datetime | None
+    reasons: dict[str, int | None]
+    needs_by_reason: dict[str, dict[Need, int | None]]
+
+
 class TerritoryDiagnostic(BaseModel):
     department: str
     as_of: date
@@ -31,3 +42,6 @@ class TerritoryDiagnostic(BaseModel):
     programme_capacity: int = Field(description="maximum running matches of programmes here")
     needs: dict[Need, NeedFigures]
     communes: list[CommuneFigures]
+    unanswered: Unanswered | None = Field(
+        description="from the latest succeeded matching run; null before any run"
+    )

@@ -11,9 +11,15 @@ from app.geo import commune
 from app.mentees.models import Mentee
 from app.mentors.models import Mentor
 from app.programmes.models import Programme
+from app.runs.models import MatchingRun, RunStatus, RunUnmatched
 from app.supports.models import Support
 from app.supports.service import active_on
-from app.territories.schemas import CommuneFigures, NeedFigures, TerritoryDiagnostic
+from app.territories.schemas import (
+    CommuneFigures,
+    NeedFigures,
+    TerritoryDiagnostic,
+    Unanswered,
+)
 from app.vocabulary import Need
 
 SMALL_COUNT = 5
@@ -96,4 +102,38 @@ def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> 
         programme_capacity=capacity,
         needs=figures(insees),
         communes=communes,
+        unanswered=unanswered(session, department, exact=exact),
+    )
+
+
+def unanswered(session: Session, department: str, *, exact: bool) -> Unanswered | None:
+    """Why young people of the department were left unmatched by the latest run."""
+    latest = session.execute(
+        select(MatchingRun.id, MatchingRun.finished_at)
+        .join(RunUnmatched, RunUnmatched.run_id == MatchingRun.id)
+        .join(Mentee, Mentee.id == RunUnmatched.mentee_id)
+        .where(MatchingRun.status == RunStatus.SUCCEEDED, Mentee.department == department)
+        .order_by(MatchingRun.finished_at.desc(), MatchingRun.id)
+        .limit(1)
+    ).first()
+    if latest is None:
+        return None
+    rows = session.execute(
+        select(RunUnmatched.reason, Mentee.needs)
+        .join(Mentee, Mentee.id == RunUnmatched.mentee_id)
+        .where(RunUnmatched.run_id == latest.id, Mentee.department == department)
+    )
+    reasons: Counter[str] = Counter()
+    needs: dict[str, Counter[str]] = defaultdict(Counter)
+    for reason, mentee_needs in rows:
+        reasons[reason] += 1
+        needs[reason].update(mentee_needs)
+    return Unanswered(
+        run_id=latest.id,
+        run_finished_at=latest.finished_at,
+        reasons={reason: withhold(count, exact) for reason, count in sorted(reasons.items())},
+        needs_by_reason={
+            reason: {Need(need): withhold(n, exact) for need, n in sorted(counts.items())}
+            for reason, counts in sorted(needs.items())
+        },
     )

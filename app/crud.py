@@ -1,9 +1,10 @@
 """Small persistence helpers shared by the domain services."""
 
 import uuid
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, Table, exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -37,3 +38,23 @@ def get_visible(
 def assign(record: Base, values: dict[str, Any]) -> None:
     for name, value in values.items():
         setattr(record, name, value)
+
+
+def narrowed(
+    stmt: Select[tuple[M]],
+    *conditions: ColumnElement[bool] | None,
+    equal: Iterable[tuple[Any, Any]] = (),
+) -> Select[tuple[M]]:
+    """``stmt`` restricted by every condition given and every ``column == value`` pair
+    whose value is given (``None`` means "no filter")."""
+    stmt = stmt.where(*(condition for condition in conditions if condition is not None))
+    return stmt.where(*(column == value for column, value in equal if value is not None))
+
+
+def linked_to(
+    link: Table, owner_column: str, owner_id: Any, programme_id: uuid.UUID | None
+) -> ColumnElement[bool] | None:
+    """The record is linked to the programme through the association table ``link``."""
+    if programme_id is None:
+        return None
+    return exists().where(link.c[owner_column] == owner_id, link.c.programme_id == programme_id)

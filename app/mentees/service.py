@@ -1,13 +1,13 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
-from app.crud import assign, get_visible
+from app.crud import assign, get_visible, linked_to, narrowed
 from app.db import contains
 from app.errors import Forbidden, field_error
 from app.filters import TerritoryFilter
@@ -80,28 +80,14 @@ def query(
     qpv: bool | None,
     external_id: str | None,
 ) -> Select[tuple[Mentee]]:
-    stmt = select(Mentee).order_by(Mentee.created_at, Mentee.id)
-    scope = visible(caller)
-    if scope is not None:
-        stmt = stmt.where(scope)
-    stmt = stmt.where(*territory.located(Mentee.department, Mentee.commune_insee))
-    if need is not None:
-        stmt = stmt.where(contains(Mentee.needs, need.value))
-    if programme_id is not None:
-        stmt = stmt.where(
-            exists().where(
-                mentee_programmes.c.mentee_id == Mentee.id,
-                mentee_programmes.c.programme_id == programme_id,
-            )
-        )
-    for column, value in (
-        (Mentee.active, active),
-        (Mentee.qpv, qpv),
-        (Mentee.external_id, external_id),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    return stmt
+    return narrowed(
+        select(Mentee).order_by(Mentee.created_at, Mentee.id),
+        visible(caller),
+        *territory.located(Mentee.department, Mentee.commune_insee),
+        contains(Mentee.needs, need.value) if need is not None else None,
+        linked_to(mentee_programmes, "mentee_id", Mentee.id, programme_id),
+        equal=[(Mentee.active, active), (Mentee.qpv, qpv), (Mentee.external_id, external_id)],
+    )
 
 
 # --- Helpers for bulk imports: the same rules as ``create``, without ORM objects.

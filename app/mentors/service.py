@@ -7,7 +7,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
-from app.crud import assign, get_visible
+from app.crud import assign, get_visible, linked_to, narrowed
 from app.db import contains
 from app.errors import Forbidden, field_error
 from app.filters import TerritoryFilter
@@ -129,29 +129,19 @@ def query(
     employer_id: uuid.UUID | None,
     external_id: str | None,
 ) -> Select[tuple[Mentor]]:
-    stmt = select(Mentor).order_by(Mentor.created_at, Mentor.id)
-    scope = visible(caller)
-    if scope is not None:
-        stmt = stmt.where(scope)
-    stmt = stmt.where(*territory.located(Mentor.department, Mentor.commune_insee))
-    if need is not None:
-        stmt = stmt.where(contains(Mentor.skills, need.value))
-    if programme_id is not None:
-        stmt = stmt.where(
-            exists().where(
-                mentor_programmes.c.mentor_id == Mentor.id,
-                mentor_programmes.c.programme_id == programme_id,
-            )
-        )
-    for column, value in (
-        (Mentor.active, active),
-        (Mentor.kind, kind),
-        (Mentor.employer_id, employer_id),
-        (Mentor.external_id, external_id),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    return stmt
+    return narrowed(
+        select(Mentor).order_by(Mentor.created_at, Mentor.id),
+        visible(caller),
+        *territory.located(Mentor.department, Mentor.commune_insee),
+        contains(Mentor.skills, need.value) if need is not None else None,
+        linked_to(mentor_programmes, "mentor_id", Mentor.id, programme_id),
+        equal=[
+            (Mentor.active, active),
+            (Mentor.kind, kind),
+            (Mentor.employer_id, employer_id),
+            (Mentor.external_id, external_id),
+        ],
+    )
 
 
 # --- Helpers for bulk imports: the same rules as ``create``, one record at a time, without

@@ -7,7 +7,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
-from app.crud import get_visible
+from app.crud import get_visible, narrowed
 from app.errors import field_error
 from app.mentees import service as mentees
 from app.mentees.models import Mentee
@@ -74,18 +74,14 @@ def query(
     provider_id: uuid.UUID | None,
     active_on_day: date | None,
 ) -> Select[tuple[Support]]:
-    stmt = select(Support).order_by(Support.start_date, Support.id)
-    scope = visible(caller)
-    if scope is not None:
-        stmt = stmt.where(scope)
-    for column, value in (
-        (Support.mentee_id, mentee_id),
-        (Support.need, need.value if need else None),
-        (Support.programme_id, programme_id),
-        (Support.provider_id, provider_id),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if active_on_day is not None:
-        stmt = stmt.where(active_on(active_on_day))
-    return stmt
+    return narrowed(
+        select(Support).order_by(Support.start_date, Support.id),
+        visible(caller),
+        active_on(active_on_day) if active_on_day is not None else None,
+        equal=[
+            (Support.mentee_id, mentee_id),
+            (Support.need, need.value if need else None),
+            (Support.programme_id, programme_id),
+            (Support.provider_id, provider_id),
+        ],
+    )

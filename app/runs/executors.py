@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -81,7 +82,10 @@ class PoolExecutor:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_exit_with_parent,
+                    initargs=(os.getpid(),),
                 )
             return self._pool
 
@@ -166,6 +170,19 @@ class PoolExecutor:
 
     def cancel(self, run: MatchingRun) -> None:
         return None
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In each pool process: exit when the service process is gone (a signal may end it
+    without the executor's orderly shutdown). A run cut short this way wrote nothing; the
+    stale-run sweep marks it failed."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _ran_in(pool: ProcessPoolExecutor, worker: str | None) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from app import matching
 from app.auth.service import Caller
+from app.config import get_settings
 from app.crud import get_visible
 from app.db import contains, utcnow
 from app.errors import Conflict, ValidationFailed, field_error
@@ -70,9 +71,17 @@ def resolve_scope(session: Session, caller: Caller, data: RunCreate) -> list[Pro
 
 def check_policy(policy: dict[str, Any]) -> None:
     try:
-        matching.Policy.from_dict(policy)
+        parsed = matching.Policy.from_dict(policy)
     except matching.ProblemError as exc:
         raise field_error(exc.field, exc.message) from exc
+    # One engine step may not answer heartbeats for that long: keep it well under the
+    # delay after which a silent run is taken for dead.
+    limit = get_settings().run_stale_seconds / 2
+    if parsed.mip_time_limit_s > limit:
+        raise field_error(
+            "policy.mip_time_limit_s",
+            f"must not exceed {limit:g} s (half of BINOME_RUN_STALE_SECONDS)",
+        )
 
 
 def submit(session: Session, caller: Caller, data: RunCreate) -> MatchingRun:

@@ -99,9 +99,76 @@ def test_mip_out_of_time_returns_the_hint_and_no_proof():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_scip_path_is_optimal_when_the_lp_is_fractional(seed, monkeypatch):
     # Force the fallback used when the LP relaxation has a fractional optimum.
-    monkeypatch.setattr(solver_module, "_lp", lambda *args: None)
+    monkeypatch.setattr(solver_module, "_lp", lambda *args: solver_module._LpResult(None, None))
     pb = random_problem(seed, n_mentees=14, n_mentors=8)
     result = solve(pb)
     assert validate(pb, result) == []
     assert (result.stats.matched, result.stats.total_score) == exact_optimum(pb)
     assert result.stats.status == "optimal"
+
+
+def _arcs(seed):
+    pb = random_problem(seed, n_mentees=14, n_mentors=8)
+    arrs = build_arrays(pb, build_context(pb))
+    return pb, arrs, cand.generate(arrs, pb.policy, pb.run_date)
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("quality_first", [False, True])
+def test_relaxation_by_component_has_the_optimum_of_the_single_flow(seed, quality_first):
+    _, arrs, arcs = _arcs(seed)
+    if len(arcs) == 0:
+        return
+    mr, pr = arrs.mentor_remaining, arrs.programme_remaining
+    labels = solver_module._components(arcs, int(arcs.mentee.max()) + 1, mr.size, pr.size)
+    whole, _ = solver_module._relaxation(arcs, mr, pr, quality_first)
+    # Batches of one component each, and everything pooled in one batch.
+    for batch in (1, 10**9):
+        batches = solver_module._batches(labels, batch)
+        assert np.array_equal(np.sort(np.concatenate(batches)), np.arange(len(arcs)))
+    parts, _ = solver_module._relaxation_by_component(arcs, labels, mr, pr, quality_first)
+    if not quality_first:
+        assert parts.size == whole.size
+    assert arcs.score[parts].sum() == arcs.score[whole].sum()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_lp_count_bound_is_valid_and_integral_optima_are_exact(seed):
+    pb, arrs, arcs = _arcs(seed)
+    if len(arcs) == 0:
+        return
+    idx = np.arange(len(arcs))
+    lp = solver_module._lp(
+        arcs, idx, arrs.mentor_remaining, arrs.programme_remaining, False, float("inf")
+    )
+    best_count, best_score = exact_optimum(pb)
+    assert lp.bound_matched is not None
+    assert lp.bound_matched >= best_count
+    if lp.chosen is not None:
+        assert lp.chosen.size == best_count
+        assert arcs.score[lp.chosen].sum() == best_score
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sparse_rows_match_the_row_by_row_model(seed):
+    _, arrs, arcs = _arcs(seed)
+    idx = np.arange(len(arcs))
+    matrix, rhs = solver_module._constraint_rows(
+        arcs, idx, arrs.mentor_remaining, arrs.programme_remaining
+    )
+    solver, _ = solver_module._model(
+        "GLOP", arcs, idx, arrs.mentor_remaining, arrs.programme_remaining
+    )
+    assert matrix.shape == (solver.NumConstraints(), idx.size)
+    rows = sorted(
+        (tuple(np.flatnonzero(matrix[r].toarray()[0]).tolist()), rhs[r])
+        for r in range(matrix.shape[0])
+    )
+    expected = sorted(
+        (
+            tuple(sorted(v.index() for v in solver.variables() if ct.GetCoefficient(v))),
+            ct.ub(),
+        )
+        for ct in solver.constraints()
+    )
+    assert rows == expected

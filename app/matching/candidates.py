@@ -95,7 +95,7 @@ def _query(
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
     tree = cKDTree(xyz)
-    dist, pos = tree.query(arrs.mentee_xyz[q], k=k, distance_upper_bound=ub)
+    dist, pos = tree.query(arrs.mentee_xyz[q], k=k, distance_upper_bound=ub, workers=-1)
     dist = np.asarray(dist).reshape(q.size, k)
     pos = np.asarray(pos).reshape(q.size, k)
     found = pos < tree_mentors.size
@@ -173,7 +173,10 @@ def _finish(
     # Rule 6: a shared language when both list languages; never-again pairs.
     keep &= (shared > 0) | ~arrs.mentee_has_lang[e] | ~arrs.mentor_has_lang[m]
     if arrs.excluded_keys.size:
-        keep &= ~np.isin(e * len(arrs.mentors) + m, arrs.excluded_keys)
+        # Few excluded pairs, many arcs: binary search beats a sort of all the keys.
+        pair = e * len(arrs.mentors) + m
+        at = np.minimum(np.searchsorted(arrs.excluded_keys, pair), arrs.excluded_keys.size - 1)
+        keep &= arrs.excluded_keys[at] != pair
     e, m, p, b, km, remote, shared = _take(keep, e, m, p, b, km, remote, shared)
 
     # One arc per (mentee, mentor, programme): the highest-ranked need (other terms

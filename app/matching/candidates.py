@@ -36,6 +36,8 @@ from app.matching.scoring import MAX_SHARED_LANGUAGES
 
 QUERY_SLACK = 8
 """Extra neighbours asked of each k-d tree query, to absorb the filters applied after."""
+PARALLEL_QUERY_MIN = 5_000
+"""Queries of at least this many young people run on every core."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -95,7 +97,9 @@ def _query(
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
     tree = cKDTree(xyz)
-    dist, pos = tree.query(arrs.mentee_xyz[q], k=k, distance_upper_bound=ub, workers=-1)
+    # Threads only pay on large batches (their start-up dominates small queries).
+    workers = -1 if q.size >= PARALLEL_QUERY_MIN else 1
+    dist, pos = tree.query(arrs.mentee_xyz[q], k=k, distance_upper_bound=ub, workers=workers)
     dist = np.asarray(dist).reshape(q.size, k)
     pos = np.asarray(pos).reshape(q.size, k)
     found = pos < tree_mentors.size

@@ -33,9 +33,10 @@ flow is a *relaxation*: its optimum is a valid bound. Then:
    hit, the best solution is kept and the proven gap reported.
 
 Components (mentees, mentors and programmes linked by candidate arcs; in practice
-territories) are independent problems. The relaxation is one flow over their disjoint
-union — the same optimum as solving them one by one, without one solver call per tiny
-rural component — while repair and MIP work only on the components that need it.
+territories) are independent problems. The relaxation is solved component by component
+(small ones pooled into one call): the same optimum as one flow over their union, and
+several times faster at national scale, since cost scaling is superlinear in the graph
+size. Repair, LP and MIP work only on the components that need it, smallest first.
 
 ``quality_first`` adds a zero-cost ``source -> sink`` bypass and solves a balanced
 min-cost flow, i.e. maximises the total score whatever the count.

@@ -11,7 +11,9 @@ class NeedFigures(BaseModel):
     young person cannot be singled out in a small commune."""
 
     waiting: int | None = Field(description="young people with this need and no support for it")
-    supported: int | None = Field(description="young people already supported for this need")
+    supported: int | None = Field(
+        description="young people already supported for this need (a support or an active match)"
+    )
     mentors: int | None = Field(description="active mentors able to help with it")
 
 

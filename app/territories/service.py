@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from app.db import contains
 from app.geo import commune
+from app.matches.models import Match, MatchStatus
+from app.matching.result import ALL_NEEDS_SUPPORTED
 from app.mentees.models import Mentee
 from app.mentors.models import Mentor
 from app.programmes.models import Programme
@@ -42,7 +44,12 @@ def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> 
         .join(Mentee, Mentee.id == Support.mentee_id)
         .where(Mentee.department == department, active_on(day))
     )
-    for mentee_id, need in support_rows:
+    active_matches = session.execute(
+        select(Match.mentee_id, Match.need)
+        .join(Mentee, Mentee.id == Match.mentee_id)
+        .where(Mentee.department == department, Match.status == MatchStatus.ACTIVE)
+    )
+    for mentee_id, need in [*support_rows, *active_matches]:
         supported[mentee_id].add(need)
     mentors = session.execute(
         select(Mentor.commune_insee, Mentor.skills).where(
@@ -107,7 +114,8 @@ def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> 
 
 
 def unanswered(session: Session, department: str, *, exact: bool) -> Unanswered | None:
-    """Why young people of the department were left unmatched by the latest run."""
+    """Why young people of the department were left unmatched by the latest run (those
+    whose needs were all supported already are not unanswered, and are left out)."""
     latest = session.execute(
         select(MatchingRun.id, MatchingRun.finished_at)
         .join(RunUnmatched, RunUnmatched.run_id == MatchingRun.id)
@@ -121,7 +129,11 @@ def unanswered(session: Session, department: str, *, exact: bool) -> Unanswered 
     rows = session.execute(
         select(RunUnmatched.reason, Mentee.needs)
         .join(Mentee, Mentee.id == RunUnmatched.mentee_id)
-        .where(RunUnmatched.run_id == latest.id, Mentee.department == department)
+        .where(
+            RunUnmatched.run_id == latest.id,
+            Mentee.department == department,
+            RunUnmatched.reason != ALL_NEEDS_SUPPORTED,
+        )
     )
     reasons: Counter[str] = Counter()
     needs: dict[str, Counter[str]] = defaultdict(Counter)

@@ -1,8 +1,12 @@
 """The shared territorial diagnostic: aggregated, without personal data."""
 
-from fastapi.testclient import TestClient
+import uuid
 
-from tests.api.conftest import Actor, mentee_payload, mentor_payload
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.matches.models import Match, MatchStatus
+from tests.api.conftest import Actor, mentee_payload, mentor_payload, programme_payload
 
 
 def test_counts_waiting_and_supported_needs_per_commune(
@@ -49,3 +53,29 @@ def test_counts_waiting_and_supported_needs_per_commune(
 def test_unknown_department_is_422(client: TestClient, public_body: Actor) -> None:
     response = client.get("/v1/territories/departments/99", headers=public_body.headers)
     assert response.status_code == 422
+
+
+def test_an_active_match_counts_as_support(
+    client: TestClient, admin: Actor, association: Actor, session: Session
+) -> None:
+    programme = client.post(
+        "/v1/programmes", json=programme_payload(), headers=association.headers
+    ).json()
+    mentor = client.post("/v1/mentors", json=mentor_payload(), headers=association.headers).json()
+    mentee = client.post(
+        "/v1/mentees", json=mentee_payload(needs=["orientation"]), headers=association.headers
+    ).json()
+    session.add(
+        Match(
+            organisation_id=association.organisation_id,
+            mentee_id=uuid.UUID(mentee["id"]),
+            mentor_id=uuid.UUID(mentor["id"]),
+            programme_id=uuid.UUID(programme["id"]),
+            need="orientation",
+            status=MatchStatus.ACTIVE,
+        )
+    )
+    session.commit()
+    body = client.get("/v1/territories/departments/93", headers=admin.headers).json()
+    assert body["needs"]["orientation"]["supported"] == 1
+    assert body["needs"]["orientation"]["waiting"] == 0

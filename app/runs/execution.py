@@ -13,7 +13,6 @@ A heartbeat thread refreshes ``heartbeat_at`` and notices cancellation requests,
 are honoured at each phase boundary and, at the latest, before anything is written.
 """
 
-import dataclasses
 import logging
 import os
 import socket
@@ -21,8 +20,6 @@ import threading
 import time
 import traceback
 import uuid
-from collections import Counter
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -30,54 +27,22 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import matching
-from app.config import get_settings
 from app.db import engine_for, utcnow
 from app.matches import service as matches
 from app.matches.models import Match, MatchStatus
-from app.mentees.models import Mentee
-from app.mentors.models import Mentor
-from app.programmes.models import Programme
-from app.runs.locks import lock_programmes, lock_writes
+from app.runs.locks import lock_programmes
 from app.runs.models import (
     MatchingRun,
-    ProposalChange,
-    RunMode,
     RunPhase,
-    RunProposal,
     RunStatus,
-    RunUnmatched,
 )
-from app.runs.snapshot import PriorMatch, Snapshot, load, snapshot_session
+from app.runs.options import Cancelled, ExecutionOptions
+from app.runs.results import write_results
+from app.runs.snapshot import load, snapshot_session
 
 logger = logging.getLogger("binome.runs")
 
 CLAIM_POLL_SECONDS = 1.0
-
-
-@dataclasses.dataclass(frozen=True)
-class ExecutionOptions:
-    """Everything a run needs besides its id, passed explicitly to pool processes."""
-
-    database_url: str
-    heartbeat_seconds: float = 5.0
-    stale_seconds: float = 120.0
-    proposal_expiry_days: int = 14
-    hold_file: str = ""
-
-    @classmethod
-    def from_settings(cls) -> "ExecutionOptions":
-        settings = get_settings()
-        return cls(
-            database_url=settings.database_url,
-            heartbeat_seconds=settings.run_heartbeat_seconds,
-            stale_seconds=settings.run_stale_seconds,
-            proposal_expiry_days=settings.proposal_expiry_days,
-            hold_file=settings.run_hold_file,
-        )
-
-
-class Cancelled(Exception):
-    """The run was cancelled while executing; nothing is written."""
 
 
 def worker_name() -> str:
@@ -295,241 +260,3 @@ def _hold(path: str, heartbeat: Heartbeat) -> None:
     while path and os.path.exists(path):
         heartbeat.check()
         time.sleep(0.02)
-
-
-@dataclasses.dataclass
-class _Planned:
-    proposal: matching.Proposal
-    change: ProposalChange
-    previous: PriorMatch | None
-
-
-def plan_changes(
-    snapshot: Snapshot, result: matching.MatchingResult
-) -> tuple[list[_Planned], list[PriorMatch]]:
-    """Each proposal against the matches before the run, and the unaccepted proposals
-    the run withdraws (reconsidered, neither proposed again nor replaced)."""
-    by_pair = {(m.mentee_id, m.mentor_id, m.programme_id, m.need): m for m in snapshot.reconsidered}
-    by_mentee: dict[uuid.UUID, PriorMatch] = {}
-    for m in snapshot.reconsidered:
-        by_mentee.setdefault(m.mentee_id, m)
-    planned: list[_Planned] = []
-    used: set[uuid.UUID] = set()
-    for p in result.proposals:
-        key = (uuid.UUID(p.mentee_id), uuid.UUID(p.mentor_id), uuid.UUID(p.programme_id), p.need)
-        same = by_pair.get(key)
-        earlier = by_mentee.get(key[0])
-        if same is not None:
-            planned.append(_Planned(p, ProposalChange.KEPT, same))
-            used.add(same.id)
-        elif earlier is not None and earlier.id not in used:
-            planned.append(_Planned(p, ProposalChange.REPLACES, earlier))
-            used.add(earlier.id)
-        else:
-            planned.append(_Planned(p, ProposalChange.NEW, None))
-    withdrawn = [m for m in snapshot.reconsidered if m.id not in used]
-    return planned, withdrawn
-
-
-def write_results(
-    engine: Engine,
-    run_id: uuid.UUID,
-    snapshot: Snapshot,
-    result: matching.MatchingResult,
-    options: ExecutionOptions,
-) -> str:
-    """Everything the run produced, in one transaction (or nothing, if cancelled)."""
-    planned, withdrawn = plan_changes(snapshot, result)
-    with Session(engine) as session:
-        lock_writes(session)
-        run = session.get(MatchingRun, run_id, with_for_update=True, populate_existing=True)
-        if run is None or run.status is not RunStatus.RUNNING:
-            session.rollback()
-            return run.status.value if run else "gone"
-        if run.cancel_requested_at is not None:
-            raise Cancelled
-        now = utcnow()
-        written: Counter[str] = Counter()
-        skipped: dict[int, str] = {}
-        match_ids: dict[int, uuid.UUID] = {}
-        if run.mode is RunMode.COMMIT:
-            written["expired"] = matches.expire_due(session, now)
-            replaced = {
-                pl.previous.id
-                for pl in planned
-                if pl.change is ProposalChange.REPLACES and pl.previous
-            }
-            released = replaced | {m.id for m in withdrawn}
-            skipped = revalidate(session, snapshot, planned, released, now)
-            for prior_id in sorted(released):
-                match = session.get(Match, prior_id, with_for_update=True)
-                if match is not None and match.effective_status is MatchStatus.PROPOSED:
-                    matches.record(
-                        session,
-                        match,
-                        MatchStatus.SUPERSEDED,
-                        actor=None,
-                        at=now,
-                        reason="replaced" if prior_id in replaced else "withdrawn",
-                        run_id=run.id,
-                    )
-                    match.ended_at = now
-                    written["superseded"] += 1
-            expires_at = now + timedelta(days=options.proposal_expiry_days)
-            for index, pl in enumerate(planned):
-                if index in skipped:
-                    written["skipped"] += 1
-                    continue
-                if pl.change is ProposalChange.KEPT and pl.previous is not None:
-                    match_ids[index] = pl.previous.id
-                    written["kept"] += 1
-                    continue
-                p = pl.proposal
-                programme_id = uuid.UUID(p.programme_id)
-                match = matches.propose(
-                    session,
-                    organisation_id=snapshot.organisations[programme_id],
-                    mentee_id=uuid.UUID(p.mentee_id),
-                    mentor_id=uuid.UUID(p.mentor_id),
-                    programme_id=programme_id,
-                    need=p.need,
-                    expires_at=expires_at,
-                    distance_km=round(p.distance_km, 3),
-                    score=p.score,
-                    run_id=run.id,
-                    now=now,
-                )
-                match_ids[index] = match.id
-                written["created"] += 1
-        session.add_all(
-            RunProposal(
-                run_id=run.id,
-                position=index,
-                mentee_id=uuid.UUID(pl.proposal.mentee_id),
-                mentor_id=uuid.UUID(pl.proposal.mentor_id),
-                programme_id=uuid.UUID(pl.proposal.programme_id),
-                need=pl.proposal.need,
-                meeting_mode=pl.proposal.mode,
-                distance_km=round(pl.proposal.distance_km, 3),
-                score=pl.proposal.score,
-                score_breakdown=dataclasses.asdict(pl.proposal.score_terms),
-                change=pl.change,
-                previous_match_id=pl.previous.id if pl.previous else None,
-                match_id=match_ids.get(index),
-                skipped=skipped.get(index),
-            )
-            for index, pl in enumerate(planned)
-        )
-        session.add_all(
-            RunUnmatched(
-                run_id=run.id,
-                position=index,
-                mentee_id=uuid.UUID(u.mentee_id),
-                reason=u.reason,
-                sentence=u.message,
-                candidates=u.candidates,
-            )
-            for index, u in enumerate(result.unmatched)
-        )
-        changes = Counter(pl.change.value for pl in planned)
-        run.diff = {
-            "new": changes[ProposalChange.NEW.value],
-            "kept": changes[ProposalChange.KEPT.value],
-            "replaces": changes[ProposalChange.REPLACES.value],
-            "withdrawn": [str(m.id) for m in withdrawn],
-            "untouched": len(snapshot.kept),
-        }
-        run.stats = {
-            **dataclasses.asdict(result.stats),
-            "snapshot": snapshot.counts,
-            "timings": dataclasses.asdict(result.timings),
-            "written": dict(written),
-        }
-        run.status = RunStatus.SUCCEEDED
-        run.phase = RunPhase.DONE
-        run.progress = 100
-        run.finished_at = now
-        session.commit()
-    return RunStatus.SUCCEEDED.value
-
-
-def revalidate(
-    session: Session,
-    snapshot: Snapshot,
-    planned: list[_Planned],
-    released: set[uuid.UUID],
-    now: datetime,
-) -> dict[int, str]:
-    """Proposals that no longer hold against the data as it is now (edited while the run
-    solved, or taken by a run of another scope): position → reason. Checked under the
-    write lock, so the state cannot move again before the commit."""
-    new = [(i, pl.proposal) for i, pl in enumerate(planned) if pl.change is not ProposalChange.KEPT]
-    if not new:
-        return {}
-    mentee_ids = {uuid.UUID(p.mentee_id) for _, p in new}
-    mentor_ids = {uuid.UUID(p.mentor_id) for _, p in new}
-    programme_ids = {uuid.UUID(p.programme_id) for _, p in new}
-    active_mentees = set(
-        session.scalars(select(Mentee.id).where(Mentee.id.in_(mentee_ids), Mentee.active.is_(True)))
-    )
-    mentor_capacity = dict(
-        session.execute(
-            select(Mentor.id, Mentor.capacity).where(
-                Mentor.id.in_(mentor_ids), Mentor.active.is_(True)
-            )
-        )
-        .tuples()
-        .all()
-    )
-    programme_capacity = dict(
-        session.execute(
-            select(Programme.id, Programme.capacity).where(
-                Programme.id.in_(programme_ids), Programme.active.is_(True)
-            )
-        )
-        .tuples()
-        .all()
-    )
-    holding = [
-        m
-        for m in session.scalars(
-            select(Match)
-            .where(matches.holding_capacity(now))
-            .where(
-                (Match.mentee_id.in_(mentee_ids))
-                | (Match.mentor_id.in_(mentor_ids))
-                | (Match.programme_id.in_(programme_ids))
-            )
-        )
-        if m.id not in released
-    ]
-    kept_ids = {
-        pl.previous.id for pl in planned if pl.change is ProposalChange.KEPT and pl.previous
-    }
-    mentor_load = Counter(m.mentor_id for m in holding)
-    programme_load = Counter(m.programme_id for m in holding)
-    taken_needs = {(m.mentee_id, m.need) for m in holding if m.id not in kept_ids}
-    excluded = matches.never_again(session, mentee_ids)
-    skipped: dict[int, str] = {}
-    checks: list[tuple[str, Callable[[uuid.UUID, uuid.UUID, uuid.UUID, str], bool]]] = [
-        ("mentee_inactive", lambda me, _mo, _pr, _n: me in active_mentees),
-        ("mentor_inactive", lambda _me, mo, _pr, _n: mo in mentor_capacity),
-        ("programme_inactive", lambda _me, _mo, pr, _n: pr in programme_capacity),
-        ("already_matched", lambda me, _mo, _pr, n: (me, n) not in taken_needs),
-        ("excluded_pair", lambda me, mo, _pr, _n: (me, mo) not in excluded),
-        ("mentor_capacity", lambda _me, mo, _pr, _n: mentor_load[mo] < mentor_capacity[mo]),
-        (
-            "programme_capacity",
-            lambda _me, _mo, pr, _n: programme_load[pr] < programme_capacity[pr],
-        ),
-    ]
-    for index, p in sorted(new, key=lambda item: -item[1].score):
-        key = (uuid.UUID(p.mentee_id), uuid.UUID(p.mentor_id), uuid.UUID(p.programme_id), p.need)
-        failed = next((name for name, ok in checks if not ok(*key)), None)
-        if failed is not None:
-            skipped[index] = failed
-            continue
-        mentor_load[key[1]] += 1
-        programme_load[key[2]] += 1
-        taken_needs.add((key[0], key[3]))
-    return skipped

@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.db import engine_for
-from app.runs.execution import ExecutionOptions, execute_run, housekeeping, mark_failed
+from app.runs.execution import execute_run, housekeeping, mark_failed
 from app.runs.models import MatchingRun, RunStatus
+from app.runs.options import ExecutionOptions
 from app.runs.worker import TASK_NAME, build_app, is_postgres
 
 logger = logging.getLogger("binome.runs")

@@ -16,7 +16,8 @@ from sqlalchemy.engine import make_url
 
 from app.config import get_settings
 from app.db import engine_for
-from app.runs.execution import ExecutionOptions, execute_run, housekeeping, worker_name
+from app.runs.execution import execute_run, housekeeping, worker_name
+from app.runs.options import ExecutionOptions
 
 logger = logging.getLogger("binome.worker")
 

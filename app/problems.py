@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError, problem
@@ -115,6 +115,20 @@ def install(app: FastAPI) -> None:
                 "Conflict with existing data",
                 "the change conflicts with existing records (duplicate external id, "
                 "or a record still referenced elsewhere)",
+            )
+        )
+
+    @app.exception_handler(DataError)
+    async def data_error(_: Request, exc: DataError) -> JSONResponse:
+        # Input that passed validation but that the database refuses (a NUL character, a
+        # number out of the column's range): nothing was written.
+        logger.warning("data error: %s", exc.orig)
+        return respond(
+            problem(
+                422,
+                "unstorable-value",
+                "Invalid input",
+                "a value cannot be stored (for instance a NUL character or an out-of-range number)",
             )
         )
 

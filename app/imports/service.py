@@ -314,10 +314,10 @@ class Importer:
         if self.format is ImportFormat.CSV:
             error["column"] = column_for(path, self.spec.kind) if path else None
         if path and path != "body":
-            error["field"] = path
-        error["message"] = message
+            error["field"] = _storable(path)
+        error["message"] = _storable(message)
         if external_id is not None:
-            error["external_id"] = external_id
+            error["external_id"] = _storable(external_id)
         self._batch_errors.append(error)
         if row not in self._batch_rejected:
             self._batch_rejected.add(row)
@@ -496,6 +496,11 @@ class Importer:
                 .values(active=False, updated_at=self._now)
             )
         self.outcome.deactivated = len(missing)
+
+
+def _storable(text: str) -> str:
+    """Reports echo user input; PostgreSQL cannot store a NUL character in JSON or text."""
+    return text.replace("\x00", "\\x00")
 
 
 def _external_id(record: Any) -> str | None:

@@ -151,3 +151,16 @@ def test_duplicate_external_id_is_409_and_keeps_the_first(
     listed = client.get("/v1/mentors?external_id=M-1", headers=association.headers).json()
     assert listed["total"] == 1
     assert listed["items"][0]["capacity"] == 2
+
+
+def test_a_nul_character_never_causes_a_server_error(client: TestClient, admin: Actor) -> None:
+    response = client.post(
+        "/v1/organisations",
+        json={"name": "Asso\u0000", "kind": "association"},
+        headers=admin.headers,
+    )
+    assert response.status_code in (201, 422), response.text
+    if response.status_code == 422:  # PostgreSQL cannot store it: nothing was written
+        assert_problem(response, 422)
+        listed = client.get("/v1/organisations?name=Asso", headers=admin.headers).json()
+        assert listed["total"] == 0

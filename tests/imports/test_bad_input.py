@@ -320,3 +320,16 @@ def test_json_body_is_streamed_across_chunks(
     mentors = sorted(listed(client, association, "mentors"), key=lambda m: m["max_travel_km"])
     assert [m["max_travel_km"] for m in mentors] == [100, 101, 102, 103]
     assert mentors[0]["external_id"] == "Élève-0"
+
+
+def test_nul_characters_in_a_json_import_are_reported_not_a_server_error(
+    client: TestClient, association: Actor
+) -> None:
+    records = [{"external_id": "M-1\u0000", "kind": "volunteer", "sk\u0000ills": []}]
+    response = post_import(client, association, "mentors", records)
+    assert response.status_code == 422, response.text
+    report = client.get(
+        f"/v1/imports/{response.json()['import_id']}", headers=association.headers
+    ).json()
+    assert report["counts"]["rejected"] == 1
+    assert any("\\x00" in (error.get("field") or "") for error in report["errors"])

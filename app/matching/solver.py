@@ -23,14 +23,23 @@ flow is a *relaxation*: its optimum is a valid bound. Then:
 2. otherwise, in each affected connected component, the chosen (mentee, mentor) pairs
    are re-assigned to programmes by a second small flow that prefers equal-score
    options; if every pair fits at no loss, the bound is reached: optimal again;
-3. otherwise, that component only is solved as an integer programme: first its LP
-   relaxation with GLOP (network rows plus a few programme rows: the LP optimum is
-   almost always integral, and then it is optimal — measured: 0.3 s where SCIP took
-   3 s and CP-SAT did not prove optimality in 30 s on an 18k-arc component); if the LP
-   optimum is fractional, SCIP (two phases for the lexicographic objective: most
-   matches, then best score at that count), hinted with the repaired solution and
-   bounded by the relaxation. Both run under ``Policy.mip_time_limit_s``; when it is
-   hit, the best solution is kept and the proven gap reported.
+3. otherwise, that component only is solved as an integer programme. Up to
+   ``LP_MAX_ARCS``: first its LP relaxation with GLOP (network rows plus a few
+   programme rows: the LP optimum is almost always integral, and then it is optimal —
+   measured: 0.3 s where SCIP took 3 s and CP-SAT did not prove optimality in 30 s on
+   an 18k-arc component); if the LP optimum is fractional, SCIP up to ``MIP_MAX_ARCS``
+   (two phases for the lexicographic objective: most matches, then best score at that
+   count), hinted with the repaired solution and bounded by the relaxation. Both run
+   under ``Policy.mip_time_limit_s``; when it is hit, the best solution is kept and
+   the proven gap reported;
+4. larger components (and those left when time ran out) get a Lagrangian search on
+   their programme rows (see :func:`_lagrangian`): each iteration is one flow, like
+   the relaxation, with programme prices on the arcs; its value bounds the component
+   (much tighter than the flow: multi-programme mentors no longer pass units to a
+   programme the young person is not eligible for, once priced), and its solution,
+   re-assigned and repaired, is a feasible one. It stops when both sides meet
+   (optimal), after ``LAGRANGE_ITERATIONS`` or at the end of ``LAGRANGE_BUDGET_S``,
+   shared among components in proportion to what their repaired solution misses.
 
 Components (mentees, mentors and programmes linked by candidate arcs; in practice
 territories) are independent problems. The relaxation is solved component by component
@@ -58,11 +67,16 @@ from scipy.sparse.csgraph import connected_components
 from app.matching.arrays import BoolArray, FloatArray, IntArray
 from app.matching.candidates import CandidateArcs
 
-LP_MAX_ARCS = 120_000
+LP_MAX_ARCS = 40_000
 """Largest component whose LP relaxation is attempted (GLOP: 1.5 s at 60k arcs, 5 s at
 100k, 60 s at 500k on the national benchmark)."""
 MIP_MAX_ARCS = 60_000
 """Largest component handed to SCIP when its LP optimum is fractional."""
+LAGRANGE_ITERATIONS = 12
+"""Subgradient iterations of the Lagrangian search on a component (each one flow)."""
+LAGRANGE_BUDGET_S = 8.0
+"""Wall-clock budget of the Lagrangian searches of one run (within the policy's time
+limit), shared among the components in proportion to their size."""
 RELAXATION_BATCH_ARCS = 20_000
 """Components smaller than this share one flow solve (fewer solver calls)."""
 
@@ -348,6 +362,160 @@ def _greedy_fill(
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class _LagrangeResult:
+    chosen: IntArray
+    """Best feasible solution found (arc indices, ascending)."""
+    proven: bool
+    """True when it reaches the bound (then optimal)."""
+    bound_matched: int
+    bound_score: int
+
+
+def _lagrange_step(
+    arcs: CandidateArcs,
+    idx: IntArray,
+    prices: IntArray,
+    big: int,
+    mentor_remaining: IntArray,
+    programme_remaining: IntArray,
+) -> tuple[IntArray, int]:
+    """Solve the Lagrangian subproblem: programme rows priced out, weight of arc ``a``
+    ``big + score − price[programme]``. Returns the chosen arcs (subset of ``idx``) and
+    the subproblem's value (without the ``Σ price × capacity`` term)."""
+    weight = big + arcs.score[idx] - prices[arcs.programme[idx]]
+    # Best weight first within each mentee: the relaxation keeps the first arc of
+    # each (mentee, mentor) pair.
+    order = np.lexsort((idx, -weight, arcs.mentee[idx]))
+    order = order[weight[order] > 0]
+    if order.size == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    sub = dataclasses.replace(_subset(arcs, idx[order]), score=weight[order])
+    # Bypass on (maximum total weight, whatever the count); single-programme mentors
+    # keep their programme node, a valid constraint that only tightens the bound.
+    part, _ = _relaxation(sub, mentor_remaining, programme_remaining, True)
+    return idx[order[part]], int(weight[order[part]].sum())
+
+
+def _lagrangian(
+    arcs: CandidateArcs,
+    idx: IntArray,
+    relaxed: IntArray,
+    start: IntArray,
+    mentor_remaining: IntArray,
+    programme_remaining: IntArray,
+    quality_first: bool,
+    deadline: float,
+    iterations: int = LAGRANGE_ITERATIONS,
+) -> _LagrangeResult:
+    """Lagrangian relaxation of the programme rows of one component, by subgradient.
+
+    For prices ``λ ≥ 0`` on the programme rows and ``big ≥ 0``, every feasible ``x``
+    satisfies ``big × count + score ≤ L(λ, big)``, the value of a bipartite b-matching
+    (a min-cost flow, solved like the relaxation) with arc weights
+    ``big + score − λ[programme]`` plus ``Σ λ_p cap_p``. Hence, with ``c`` the count of
+    the best solution found (at most the optimal count): count ≤ ``floor(L / big)``
+    and score ≤ ``L − big × c`` (lexicographic; ``big = 0`` and score ≤ ``L`` for
+    ``quality_first``). Every subproblem solution, its programmes re-assigned and
+    completed by the residual repair, is also a feasible solution: the search
+    improves both sides and stops when they meet (proven optimal), after
+    ``iterations`` or at ``deadline``. Polyak steps towards the best solution's value;
+    ``big`` starts above any total score (bound on the count first), then moves as the
+    multiplier of ``count ≥ c`` once the count is proven (bound on the score).
+    ``relaxed``: the flow relaxation's solution on the component (the subproblem
+    without prices); ``start``: a feasible solution. Deterministic but for the
+    deadline, checked between iterations."""
+    scores = arcs.score
+    local_progs = np.unique(arcs.programme[idx])
+    caps = programme_remaining[local_progs]
+    best_arc = np.zeros(int(arcs.mentee[idx].max()) + 1, dtype=np.int64)
+    np.maximum.at(best_arc, arcs.mentee[idx], scores[idx])
+    big = 0 if quality_first else int(best_arc.sum()) + 1
+    prices = np.zeros(programme_remaining.size, dtype=np.float64)
+    best = start
+
+    def value(sol: IntArray) -> tuple[int, int]:
+        return (0 if quality_first else int(sol.size), int(scores[sol].sum()))
+
+    bound_count: int | None = None
+    bound_value: int | None = None  # min over iterations of L − big × c (score bound)
+    count_proven = quality_first
+    theta = 1.0
+    stall = 0
+    for it in range(iterations):
+        if it > 0 and time.perf_counter() >= deadline:
+            break
+        lam = np.round(prices).astype(np.int64)
+        if it == 0:
+            # No prices: the subproblem is the flow relaxation, already solved.
+            sub_chosen = relaxed
+            sub_value = big * int(relaxed.size) + int(scores[relaxed].sum())
+        else:
+            sub_chosen, sub_value = _lagrange_step(
+                arcs, idx, lam, big, mentor_remaining, programme_remaining
+            )
+            kept, _ = _reassign(arcs, idx, sub_chosen, programme_remaining)
+            candidate = _residual_repair(
+                arcs, idx, kept, mentor_remaining, programme_remaining, quality_first
+            )
+            if value(candidate) > value(best):
+                best = candidate
+        lagrange = sub_value + int((lam[local_progs] * caps).sum())
+        count, score = value(best)
+        improved = False
+        if not quality_first and big > 0:
+            c_bound = lagrange // big
+            if bound_count is None or c_bound < bound_count:
+                bound_count, improved = c_bound, True
+        s_bound = lagrange - big * count
+        if bound_value is None or s_bound < bound_value:
+            bound_value, improved = s_bound, True
+        if not count_proven and bound_count is not None and count >= bound_count:
+            # Count proven: from now on ``big`` prices ``count ≥ c``, on the scale of
+            # one arc's score; the programme prices follow.
+            count_proven = True
+            new_big = int(scores[idx].max()) + 1
+            prices *= new_big / big
+            big = new_big
+            continue
+        if count_proven and bound_value <= score:
+            break  # optimal
+        stall = 0 if improved else stall + 1
+        if stall >= 2:
+            theta, stall = theta / 2, 0
+        load = np.bincount(arcs.programme[sub_chosen], minlength=programme_remaining.size)
+        grad = np.zeros(programme_remaining.size, dtype=np.float64)
+        grad[local_progs] = load[local_progs] - caps
+        grad[(prices <= 0) & (grad < 0)] = 0.0
+        grad_big = 0.0
+        if count_proven and not quality_first:
+            grad_big = float(count - int(sub_chosen.size))  # d L / d big, minimised
+        norm = float((grad**2).sum()) + grad_big**2
+        if norm == 0:
+            break  # the subproblem solution is feasible: L is its value
+        target = big * count + score
+        step = theta * max(lagrange - target, 1) / norm
+        prices = np.maximum(0.0, prices + step * grad)
+        if grad_big:
+            big = max(0, round(big + step * grad_big))
+    count, score = value(best)
+    if bound_value is None:  # pragma: no cover - at least one iteration runs
+        raise RuntimeError("no Lagrangian iteration")
+    b_count = count if quality_first else int(bound_count if bound_count is not None else count)
+    b_score = max(score, bound_value)
+    proven = (quality_first or count >= b_count) and score >= b_score
+    return _LagrangeResult(np.sort(best), proven, max(count, b_count), b_score)
+
+
+def _score_cap(
+    arcs: CandidateArcs, idx: IntArray, mentor_remaining: IntArray, programme_remaining: IntArray
+) -> int:
+    """Best total score of the component whatever the count (flow relaxation with a
+    bypass): a valid score bound for any objective."""
+    part, _ = _relaxation(_subset(arcs, idx), mentor_remaining, programme_remaining, True)
+    return int(arcs.score[idx[part]].sum())
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class _MipResult:
     chosen: IntArray
     proven: bool
@@ -520,7 +688,14 @@ def _mip(
             bound_count = min(relaxed_count, int(np.floor(bound + 1e-6)))
             proven = ok
     count = int(sum(current))
-    bound_score = relaxed_score
+    # The relaxation's score is its best at *its* count: it bounds the score of
+    # solutions of that count only. Below it (the optimum may match fewer), the
+    # best score whatever the count is the valid bound.
+    bound_score = (
+        relaxed_score
+        if quality_first or count >= relaxed_count
+        else _score_cap(arcs, idx, mentor_remaining, programme_remaining)
+    )
     if quality_first or proven:
         if not quality_first:
             floor_ct = solver.Constraint(count, solver.infinity())
@@ -533,7 +708,7 @@ def _mip(
             ok, bound, sol = out
             if float(np.dot(sol, scores)) >= float(np.dot(current, scores)):
                 current = sol
-            bound_score = min(relaxed_score, int(np.floor(bound + 1e-6)))
+            bound_score = min(bound_score, int(np.floor(bound + 1e-6)))
             proven = proven and ok
     chosen = idx[np.asarray(current, dtype=np.bool_)]
     return _MipResult(np.sort(chosen), proven, bound_count, bound_score)
@@ -575,6 +750,7 @@ def solve_arcs(
     proven_all = True
     bound_count, bound_score = relax_count, relax_score
     mip_components = 0
+    lagrange: list[tuple[IntArray, IntArray, IntArray, tuple[int, int], int | None]] = []
     # Smallest components first: within the time limit, prove as many as possible.
     sizes = np.bincount(labels)[affected]
     for c in affected[np.lexsort((affected, sizes))].tolist():
@@ -593,9 +769,10 @@ def solve_arcs(
         if reached == relaxed or (quality_first and reached[1] == relaxed[1]):
             result.append(kept)  # the bound is reached: optimal
             continue
+        tried = idx.size <= LP_MAX_ARCS and time.perf_counter() < deadline
         lp = (
             _lp(arcs, idx, mentor_remaining, programme_remaining, quality_first, deadline)
-            if idx.size <= LP_MAX_ARCS and time.perf_counter() < deadline
+            if tried
             else _LpResult(None, None)
         )
         exact_lp = lp.chosen
@@ -604,19 +781,17 @@ def solve_arcs(
             bound_count -= relaxed[0] - int(exact_lp.size)
             bound_score -= relaxed[1] - int(arcs.score[exact_lp].sum())
             continue
-        if lp.bound_matched is not None and lp.bound_matched < relaxed[0]:
-            # The LP bounds the count tighter than the flow; the score bound at that
-            # count is unknown, so keep the relaxation's (it only matters once the
-            # count bound is reached).
-            bound_count -= relaxed[0] - lp.bound_matched
-            relaxed = (lp.bound_matched, relaxed[1])
-        hint = _greedy_fill(arcs, idx, kept, mentor_remaining, programme_remaining)
-        if idx.size > MIP_MAX_ARCS or time.perf_counter() >= deadline:
-            # Too large for an exact proof within the run: keep the repaired solution;
-            # the flow relaxation (or the LP, when solved) bounds the gap.
-            result.append(hint)
-            proven_all = False
+        if not tried or idx.size > MIP_MAX_ARCS or time.perf_counter() >= deadline:
+            lagrange.append((idx, chosen_c, kept, relaxed, lp.bound_matched))
             continue
+        if lp.bound_matched is not None and lp.bound_matched < relaxed[0]:
+            # The LP bounds the count tighter than the flow (the score bound is then
+            # recomputed by the MIP, see there).
+            bound_count -= relaxed[0] - lp.bound_matched
+            cap = _score_cap(arcs, idx, mentor_remaining, programme_remaining)
+            bound_score += cap - relaxed[1]
+            relaxed = (lp.bound_matched, cap)
+        hint = _greedy_fill(arcs, idx, kept, mentor_remaining, programme_remaining)
         mip = _mip(
             arcs, idx, hint, mentor_remaining, programme_remaining, quality_first, relaxed, deadline
         )
@@ -624,6 +799,34 @@ def solve_arcs(
         proven_all &= mip.proven
         bound_count -= relaxed[0] - mip.bound_matched
         bound_score -= relaxed[1] - mip.bound_score
+    # Components too large for the LP (or left when time ran out): Lagrangian search,
+    # each within a share of the remaining time proportional to what its repaired
+    # solution misses from the relaxation (count, or score for ``quality_first``).
+    end = min(deadline, time.perf_counter() + LAGRANGE_BUDGET_S)
+
+    def missing(item: tuple[IntArray, IntArray, IntArray, tuple[int, int], int | None]) -> int:
+        _, _, kept_c, relaxed_c, _ = item
+        if quality_first:
+            return 1 + relaxed_c[1] - int(arcs.score[kept_c].sum())
+        return 1 + relaxed_c[0] - int(kept_c.size)
+
+    left = sum(missing(item) for item in lagrange)
+    for item in lagrange:
+        idx, chosen_c, kept, relaxed, lp_count = item
+        now = time.perf_counter()
+        share = now + max(0.0, end - now) * missing(item) / left
+        left -= missing(item)
+        lag = _lagrangian(
+            arcs, idx, chosen_c, kept, mentor_remaining, programme_remaining, quality_first, share
+        )
+        reached = (int(lag.chosen.size), int(arcs.score[lag.chosen].sum()))
+        lag_count = lag.bound_matched
+        if lp_count is not None:
+            lag_count = max(reached[0], min(lag_count, lp_count))
+        result.append(lag.chosen)
+        proven_all &= lag.proven or (reached[0] >= lag_count and reached[1] >= lag.bound_score)
+        bound_count -= relaxed[0] - lag_count
+        bound_score -= relaxed[1] - lag.bound_score
     final = np.sort(np.concatenate(result))
     solve_s = time.perf_counter() - t0 - build_s
     return SolveOutcome(

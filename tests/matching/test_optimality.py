@@ -1,5 +1,7 @@
 """Random instances: valid by the independent validator, optimal by an exact reference."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,122 @@ def test_sparse_rows_match_the_row_by_row_model(seed):
         for ct in solver.constraints()
     )
     assert rows == expected
+
+
+def _lagrangian_case(seed, quality_first):
+    policy = Policy(
+        objective="quality_first" if quality_first else "lexicographic",
+        max_candidates_per_mentee=None,
+    )
+    pb = random_problem(seed, n_mentees=30, n_mentors=12, n_programmes=3, policy=policy)
+    arrs = build_arrays(pb, build_context(pb))
+    arcs = cand.generate(arrs, pb.policy, pb.run_date)
+    return pb, arrs, arcs
+
+
+def _feasible(arcs, chosen, mr, pr):
+    return (
+        np.unique(arcs.mentee[chosen]).size == chosen.size
+        and np.all(np.bincount(arcs.mentor[chosen], minlength=mr.size) <= mr)
+        and np.all(np.bincount(arcs.programme[chosen], minlength=pr.size) <= pr)
+    )
+
+
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("quality_first", [False, True])
+def test_lagrangian_bounds_are_valid_and_its_solutions_feasible(seed, quality_first):
+    pb, arrs, arcs = _lagrangian_case(seed, quality_first)
+    if len(arcs) == 0:
+        return
+    mr, pr = arrs.mentor_remaining, arrs.programme_remaining
+    idx = np.arange(len(arcs))
+    relaxed, _ = solver_module._relaxation(arcs, mr, pr, quality_first)
+    kept, _ = solver_module._reassign(arcs, idx, relaxed, pr)
+    start = solver_module._residual_repair(arcs, idx, kept, mr, pr, quality_first)
+    out = solver_module._lagrangian(arcs, idx, relaxed, start, mr, pr, quality_first, float("inf"))
+    best_count, best_score = exact_optimum(pb)
+    got = (int(out.chosen.size), int(arcs.score[out.chosen].sum()))
+    assert _feasible(arcs, out.chosen, mr, pr)
+    if quality_first:
+        assert got[1] >= int(arcs.score[start].sum())
+        assert best_score <= out.bound_score
+        assert not out.proven or got[1] == best_score
+    else:
+        assert got >= (int(start.size), int(arcs.score[start].sum()))
+        assert best_count <= out.bound_matched
+        if out.bound_matched == best_count:
+            assert best_score <= out.bound_score
+        assert not out.proven or got == (best_count, best_score)
+
+
+def test_the_lagrangian_proves_and_improves_on_some_of_these_instances():
+    proven = improved = 0
+    for seed in range(30):
+        _, arrs, arcs = _lagrangian_case(seed, False)
+        if len(arcs) == 0:
+            continue
+        mr, pr = arrs.mentor_remaining, arrs.programme_remaining
+        idx = np.arange(len(arcs))
+        relaxed, _ = solver_module._relaxation(arcs, mr, pr, False)
+        kept, _ = solver_module._reassign(arcs, idx, relaxed, pr)
+        start = solver_module._residual_repair(arcs, idx, kept, mr, pr, False)
+        if start.size == relaxed.size and arcs.score[start].sum() == arcs.score[relaxed].sum():
+            continue  # the repair already reaches the relaxation
+        out = solver_module._lagrangian(arcs, idx, relaxed, start, mr, pr, False, float("inf"))
+        proven += out.proven
+        improved += (out.chosen.size, arcs.score[out.chosen].sum()) > (
+            start.size,
+            arcs.score[start].sum(),
+        )
+    assert proven >= 3
+    assert improved >= 3
+
+
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("objective", ["lexicographic", "quality_first"])
+def test_engine_through_the_lagrangian_path_is_valid_with_valid_bounds(
+    seed, objective, monkeypatch
+):
+    # No LP: every component whose repair misses the relaxation goes to the Lagrangian.
+    monkeypatch.setattr(solver_module, "LP_MAX_ARCS", 0)
+    policy = Policy(objective=objective, max_candidates_per_mentee=None)
+    pb = random_problem(seed, n_mentees=30, n_mentors=12, n_programmes=3, policy=policy)
+    result = solve(pb)
+    assert validate(pb, result) == []
+    best_count, best_score = exact_optimum(pb)
+    stats = result.stats
+    if objective == "quality_first":
+        assert stats.total_score <= best_score <= stats.bound_score
+    else:
+        assert (stats.matched, stats.total_score) <= (best_count, best_score)
+        assert best_count <= stats.bound_matched
+        if stats.matched == stats.bound_matched:
+            assert best_score <= stats.bound_score
+    if stats.status == "optimal":
+        assert stats.gap == 0
+        assert stats.total_score == best_score
+        assert objective == "quality_first" or stats.matched == best_count
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_mip_score_bound_stays_valid_when_the_optimum_matches_fewer_than_the_relaxation(seed):
+    # A relaxation claiming one more match than possible, with a low score at that
+    # count: its score does not bound solutions that match fewer.
+    pb, arrs, arcs = _arcs(seed)
+    if len(arcs) == 0:
+        return
+    best_count, best_score = exact_optimum(pb)
+    idx = np.arange(len(arcs))
+    out = _mip(
+        arcs,
+        idx,
+        idx[:0],
+        arrs.mentor_remaining,
+        arrs.programme_remaining,
+        False,
+        (best_count + 1, 0),
+        time.perf_counter() + 600,  # a limit never reached on these instances
+    )
+    assert out.proven
+    assert out.bound_matched == best_count
+    assert out.bound_score >= best_score

@@ -1,8 +1,15 @@
 """Reusable, validated field types for the API schemas."""
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from app.geo import commune, is_known_department
 from app.vocabulary import LANGUAGE_PATTERN, Need
@@ -45,3 +52,18 @@ ExternalId = Annotated[
     str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$", examples=["EMP-0042"])
 ]
 TravelKm = Annotated[int, Field(ge=0, le=300, description="maximum travel distance, km")]
+
+
+class Patch(BaseModel):
+    """Body of a PATCH: a field left out keeps its value; ``null`` clears it, which only
+    the fields listed in ``NULLABLE`` accept (a required value is never silently lost)."""
+
+    model_config = ConfigDict(extra="forbid")
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise ValueError("cannot be null; leave the field out to keep its value")
+        return value

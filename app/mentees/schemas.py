@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.fields import ExternalId, LanguageList, NeedList, TravelKm
+from app.fields import ExternalId, LanguageList, NeedList, Patch, TravelKm
 from app.locations import LocationIn, LocationOut
 from app.vocabulary import Activity, RuralZone
 
@@ -69,9 +69,7 @@ class MenteeCreate(MenteeFields):
     _waiting = field_validator("waiting_since")(_not_in_future)
 
 
-class MenteeUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MenteeUpdate(Patch):
     birth_year: int | None = None
     location: LocationIn | None = None
     qpv: bool | None = None

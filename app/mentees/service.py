@@ -52,9 +52,6 @@ def get(session: Session, caller: Caller, mentee_id: uuid.UUID) -> Mentee:
 def update(session: Session, caller: Caller, mentee_id: uuid.UUID, data: MenteeUpdate) -> Mentee:
     mentee = get(session, caller, mentee_id)
     changes = data.model_dump(exclude_unset=True, exclude={"location", "programme_ids"})
-    for required in ("birth_year", "activity", "needs", "waiting_since"):
-        if required in changes and changes[required] is None:
-            raise field_error(required, "cannot be emptied")
     if data.location is not None:
         changes.update(location_columns(resolve(data.location)))
     assign(mentee, changes)

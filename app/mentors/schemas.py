@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import ExternalId, LanguageList, OptionalNeedList, TravelKm
+from app.fields import ExternalId, LanguageList, OptionalNeedList, Patch, TravelKm
 from app.locations import LocationIn, LocationOut
 from app.vocabulary import MentorKind
 
@@ -50,8 +50,8 @@ class MentorCreate(MentorFields):
     programme_ids: list[uuid.UUID] = Field(default=[], max_length=50)
 
 
-class MentorUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MentorUpdate(Patch):
+    NULLABLE = frozenset({"employer_id", "background_check_valid_until"})
 
     kind: MentorKind | None = None
     employer_id: uuid.UUID | None = None

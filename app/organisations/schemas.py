@@ -3,6 +3,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.fields import Patch
 from app.vocabulary import OrganisationKind
 
 SIRET_PATTERN = r"^\d{14}$"
@@ -21,8 +22,8 @@ class OrganisationCreate(BaseModel):
     siret: str | None = Field(default=None, pattern=SIRET_PATTERN, examples=["35600000000048"])
 
 
-class OrganisationUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrganisationUpdate(Patch):
+    NULLABLE = frozenset({"siret"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     siret: str | None = Field(default=None, pattern=SIRET_PATTERN)

@@ -4,7 +4,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from app.fields import CommuneCode, DepartmentCode, NeedList, unique_items
+from app.fields import CommuneCode, DepartmentCode, NeedList, Patch, unique_items
 
 Age = Annotated[int, Field(ge=3, le=30)]
 
@@ -51,9 +51,7 @@ class ProgrammeCreate(ProgrammeBase):
         return self
 
 
-class ProgrammeUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProgrammeUpdate(Patch):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     needs: NeedList | None = None
     departments: Annotated[list[DepartmentCode], AfterValidator(unique_items)] | None = None

@@ -42,7 +42,7 @@ def update(
     session: Session, caller: Caller, programme_id: uuid.UUID, data: ProgrammeUpdate
 ) -> Programme:
     programme = get_visible(session, Programme, programme_id, writable(caller))
-    assign(programme, data.model_dump(exclude_unset=True, exclude_none=True))
+    assign(programme, data.model_dump(exclude_unset=True))
     if programme.min_age > programme.max_age:
         raise field_error("min_age", "min_age must not exceed max_age")
     if not programme.departments and not programme.communes:

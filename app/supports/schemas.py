@@ -4,6 +4,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.fields import Patch
 from app.vocabulary import Need
 
 
@@ -39,8 +40,8 @@ class SupportCreate(BaseModel):
         return self
 
 
-class SupportUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SupportUpdate(Patch):
+    NULLABLE = frozenset({"end_date"})
 
     end_date: date | None = Field(default=None, description="set to close the support")
 

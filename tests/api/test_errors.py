@@ -164,3 +164,25 @@ def test_a_nul_character_never_causes_a_server_error(client: TestClient, admin: 
         assert_problem(response, 422)
         listed = client.get("/v1/organisations?name=Asso", headers=admin.headers).json()
         assert listed["total"] == 0
+
+
+@pytest.mark.parametrize("field", ["skills", "languages", "capacity", "location", "kind"])
+def test_patch_cannot_null_a_required_value(
+    client: TestClient, association: Actor, field: str
+) -> None:
+    mentor = client.post("/v1/mentors", json=mentor_payload(), headers=association.headers).json()
+    path = f"/v1/mentors/{mentor['id']}"
+    body = assert_problem(client.patch(path, json={field: None}, headers=association.headers), 422)
+    assert fields(body) == {field}
+    assert client.get(path, headers=association.headers).json()["skills"] == mentor["skills"]
+    assert client.get("/v1/mentors", headers=association.headers).status_code == 200
+
+
+def test_patch_clears_a_nullable_value(client: TestClient, association: Actor) -> None:
+    mentor = client.post("/v1/mentors", json=mentor_payload(), headers=association.headers).json()
+    path = f"/v1/mentors/{mentor['id']}"
+    cleared = client.patch(
+        path, json={"background_check_valid_until": None}, headers=association.headers
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["background_check_valid_until"] is None

@@ -500,10 +500,14 @@ def _lagrangian(
     count, score = value(best)
     if bound_value is None:  # pragma: no cover - at least one iteration runs
         raise RuntimeError("no Lagrangian iteration")
-    b_count = count if quality_first else int(bound_count if bound_count is not None else count)
     b_score = max(score, bound_value)
-    proven = (quality_first or count >= b_count) and score >= b_score
-    return _LagrangeResult(np.sort(best), proven, max(count, b_count), b_score)
+    if quality_first:
+        # The count is not optimised: report the relaxation's, as elsewhere.
+        size = int(best.size)
+        return _LagrangeResult(np.sort(best), score >= b_score, max(size, relaxed.size), b_score)
+    b_count = max(count, int(bound_count if bound_count is not None else count))
+    proven = count >= b_count and score >= b_score
+    return _LagrangeResult(np.sort(best), proven, b_count, b_score)
 
 
 def _score_cap(

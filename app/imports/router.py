@@ -22,7 +22,8 @@ from app.imports import csv_out, idempotency, templates
 from app.imports.models import ImportReport
 from app.imports.reading import Body, ImportFileError, receive
 from app.imports.schemas import ImportCounts, ImportReportRead, RowError
-from app.imports.service import Importer, Outcome, check_target, rows_reader
+from app.imports.service import Importer, Outcome, check_target
+from app.imports.sources import rows_reader
 from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode, ImportStatus
 from app.problems import PROBLEM_JSON
 from app.vocabulary import Role

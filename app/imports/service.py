@@ -1,6 +1,6 @@
 """The import engine: validate rows with the single-record rules, upsert in batches.
 
-Rows stream in (CSV or JSON), are validated one by one with the API schemas
+Rows stream in (CSV or JSON, ``app.imports.sources``), are validated one by one with the API schemas
 (``MentorCreate`` / ``MenteeCreate``) and the domain rules of ``app.mentors.service`` /
 ``app.mentees.service`` (employer, referrer, geocoding, programmes), then written in
 batches: one SELECT of the batch's existing records, one multi-row INSERT for the new
@@ -12,7 +12,7 @@ caller rolls back; in partial mode valid rows are written and the caller commits
 """
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,8 +29,8 @@ from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.geo import GeocodingError, Place, geocode
 from app.imports import bulk
-from app.imports.columns import Layout, column_for, layout
-from app.imports.reading import ImportFileError, json_records, open_csv
+from app.imports.columns import column_for
+from app.imports.sources import SourceRow
 from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode
 from app.locations import LocationIn
 from app.mentees import service as mentees
@@ -44,16 +44,6 @@ from app.problems import field_path
 from app.programmes.models import Programme
 
 RowError = dict[str, Any]
-
-
-@dataclass
-class SourceRow:
-    """One record as read from the file: its number as the user sees it, the JSON-shaped
-    record, and cells that could not even be read."""
-
-    row: int
-    record: Any
-    problems: list[tuple[str | None, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -113,46 +103,6 @@ def check_target(session: Session, kind: ImportKind, organisation_id: uuid.UUID)
         mentees.check_referrer(session, organisation_id)
     elif session.get(Organisation, organisation_id) is None:
         raise NotFound(f"no organisation {organisation_id}")
-
-
-# --- Reading rows ----------------------------------------------------------------------
-
-
-def csv_rows(kind: ImportKind, stream: Any) -> Iterator[SourceRow]:
-    table = open_csv(stream)
-    columns = layout(kind, table.header)
-    return _csv_source(columns, table.rows)
-
-
-def _csv_source(columns: Layout, rows: Iterable[tuple[int, list[str]]]) -> Iterator[SourceRow]:
-    any_row = False
-    for number, cells in rows:
-        if not any(cell.strip() for cell in cells):
-            continue  # blank spreadsheet lines
-        any_row = True
-        if len(cells) != columns.width:
-            yield SourceRow(
-                number,
-                None,
-                [(None, f"this row has {len(cells)} cells, the header has {columns.width}")],
-            )
-            continue
-        record, problems = columns.record(cells)
-        yield SourceRow(number, record, list(problems))
-    if not any_row:
-        raise ImportFileError("the file has a header but no rows", row=2)
-
-
-def json_rows(stream: Any) -> Iterator[SourceRow]:
-    any_row = False
-    for position, value in json_records(stream):
-        any_row = True
-        if not isinstance(value, dict):
-            yield SourceRow(position, None, [(None, "each element must be a JSON object")])
-        else:
-            yield SourceRow(position, value)
-    if not any_row:
-        raise ImportFileError("the list is empty: nothing to import")
 
 
 # --- The engine ------------------------------------------------------------------------
@@ -508,12 +458,3 @@ def _external_id(record: Any) -> str | None:
         return None
     value = record.get("external_id")
     return value if isinstance(value, str) and value else None
-
-
-RowsFactory = Callable[[Any], Iterator[SourceRow]]
-
-
-def rows_reader(kind: ImportKind, file_format: ImportFormat) -> RowsFactory:
-    if file_format is ImportFormat.CSV:
-        return lambda stream: csv_rows(kind, stream)
-    return json_rows

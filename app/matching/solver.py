@@ -663,6 +663,9 @@ def _mip(
     relaxed_count, relaxed_score = relaxed
     bound_count = relaxed_count
     proven = True
+    # OPTIMAL must mean optimal: no relative gap tolerance (the default is 1e-4).
+    exact = pywraplp.MPSolverParameters()
+    exact.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, 0.0)
 
     def run(coefficients: list[float]) -> tuple[bool, float, list[float]] | None:
         remaining_ms = int(max(0.0, deadline - time.perf_counter()) * 1000)
@@ -674,7 +677,7 @@ def _mip(
         objective.SetMaximization()
         solver.SetHint(x, current)
         solver.SetTimeLimit(remaining_ms)
-        status = solver.Solve()
+        status = solver.Solve(exact)
         if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
             return None
         sol = [1.0 if v.solution_value() > 0.5 else 0.0 for v in x]

@@ -40,6 +40,8 @@ flow is a *relaxation*: its optimum is a valid bound. Then:
    re-assigned and repaired, is a feasible one. It stops when both sides meet
    (optimal), after ``LAGRANGE_ITERATIONS`` or at the end of ``LAGRANGE_BUDGET_S``,
    shared among components in proportion to what their repaired solution misses.
+   The largest components start from the prices of a few cheap iterations on their
+   core (each young person's three best arcs).
 
 Components (mentees, mentors and programmes linked by candidate arcs; in practice
 territories) are independent problems. The relaxation is solved component by component
@@ -74,6 +76,10 @@ MIP_MAX_ARCS = 60_000
 """Largest component handed to SCIP when its LP optimum is fractional."""
 LAGRANGE_ITERATIONS = 12
 """Subgradient iterations of the Lagrangian search on a component (each one flow)."""
+CORE_MIN_ARCS = 250_000
+"""Components from this size start their Lagrangian search on their core."""
+CORE_ARCS = 3
+CORE_ITERATIONS = 6
 LAGRANGE_BUDGET_S = 8.0
 """Wall-clock budget of the Lagrangian searches of one run (within the policy's time
 limit), shared among the components in proportion to their size."""
@@ -369,6 +375,10 @@ class _LagrangeResult:
     """True when it reaches the bound (then optimal)."""
     bound_matched: int
     bound_score: int
+    prices: FloatArray
+    """Programme prices of the best count bound (lexicographic), or of the last
+    iteration (``quality_first``); ``big`` is the matching weight they go with."""
+    big: int
 
 
 def _lagrange_step(
@@ -396,6 +406,41 @@ def _lagrange_step(
     return idx[order[part]], int(weight[order[part]].sum())
 
 
+def _core_prices(
+    arcs: CandidateArcs,
+    idx: IntArray,
+    mentor_remaining: IntArray,
+    programme_remaining: IntArray,
+    quality_first: bool,
+    deadline: float,
+) -> _LagrangeResult:
+    """Lagrangian search on the core of a large component (each young person's
+    ``CORE_ARCS`` best arcs), to start the search on the whole component from its
+    prices: they transfer well (on the largest national component, five iterations on
+    the core then one flow on the whole give the bound twelve whole iterations give),
+    and core flows are several times cheaper."""
+    mentee = arcs.mentee[idx]  # arcs are sorted by mentee, best score first
+    starts = np.flatnonzero(np.r_[True, mentee[1:] != mentee[:-1]])
+    rank = np.arange(idx.size) - np.repeat(starts, np.diff(np.r_[starts, idx.size]))
+    core = idx[rank < CORE_ARCS]
+    part, _ = _relaxation(_subset(arcs, core), mentor_remaining, programme_remaining, quality_first)
+    relaxed = core[part]
+    kept, _ = _reassign(arcs, core, relaxed, programme_remaining)
+    start = _residual_repair(arcs, core, kept, mentor_remaining, programme_remaining, quality_first)
+    return _lagrangian(
+        arcs,
+        core,
+        relaxed,
+        start,
+        mentor_remaining,
+        programme_remaining,
+        quality_first,
+        deadline,
+        CORE_ITERATIONS,
+        use_core=False,
+    )
+
+
 def _lagrangian(
     arcs: CandidateArcs,
     idx: IntArray,
@@ -406,6 +451,8 @@ def _lagrangian(
     quality_first: bool,
     deadline: float,
     iterations: int = LAGRANGE_ITERATIONS,
+    warm: FloatArray | None = None,
+    use_core: bool = True,
 ) -> _LagrangeResult:
     """Lagrangian relaxation of the programme rows of one component, by subgradient.
 
@@ -422,22 +469,37 @@ def _lagrangian(
     ``big`` starts above any total score (bound on the count first), then moves as the
     multiplier of ``count ≥ c`` once the count is proven (bound on the score).
     ``relaxed``: the flow relaxation's solution on the component (the subproblem
-    without prices); ``start``: a feasible solution. Deterministic but for the
+    without prices); ``start``: a feasible solution; ``warm``: initial prices
+    (components of ``CORE_MIN_ARCS`` arcs or more take them from their core, see
+    :func:`_core_prices`, unless ``use_core`` is false). Deterministic but for the
     deadline, checked between iterations."""
+    if use_core and warm is None and idx.size >= CORE_MIN_ARCS:
+        core_run = _core_prices(
+            arcs, idx, mentor_remaining, programme_remaining, quality_first, deadline
+        )
+        warm = core_run.prices
+        if (int(core_run.chosen.size), int(arcs.score[core_run.chosen].sum())) > (
+            int(start.size),
+            int(arcs.score[start].sum()),
+        ):
+            start = core_run.chosen  # feasible for the whole component too
     scores = arcs.score
     local_progs = np.unique(arcs.programme[idx])
     caps = programme_remaining[local_progs]
     best_arc = np.zeros(int(arcs.mentee[idx].max()) + 1, dtype=np.int64)
     np.maximum.at(best_arc, arcs.mentee[idx], scores[idx])
     big = 0 if quality_first else int(best_arc.sum()) + 1
-    prices = np.zeros(programme_remaining.size, dtype=np.float64)
     best = start
 
     def value(sol: IntArray) -> tuple[int, int]:
         return (0 if quality_first else int(sol.size), int(scores[sol].sum()))
 
-    bound_count: int | None = None
-    bound_value: int | None = None  # min over iterations of L − big × c (score bound)
+    # The relaxation is the subproblem without prices: its value is the first bound.
+    relaxed_value = big * int(relaxed.size) + int(scores[relaxed].sum())
+    bound_count: int | None = None if quality_first else relaxed_value // big
+    bound_value: int | None = relaxed_value - big * value(best)[0]
+    prices = np.zeros(programme_remaining.size, dtype=np.float64) if warm is None else warm
+    kept_prices, kept_big, kept_value = prices.copy(), big, relaxed_value
     count_proven = quality_first
     theta = 1.0
     stall = 0
@@ -445,10 +507,9 @@ def _lagrangian(
         if it > 0 and time.perf_counter() >= deadline:
             break
         lam = np.round(prices).astype(np.int64)
-        if it == 0:
+        if it == 0 and warm is None:
             # No prices: the subproblem is the flow relaxation, already solved.
-            sub_chosen = relaxed
-            sub_value = big * int(relaxed.size) + int(scores[relaxed].sum())
+            sub_chosen, sub_value = relaxed, relaxed_value
         else:
             sub_chosen, sub_value = _lagrange_step(
                 arcs, idx, lam, big, mentor_remaining, programme_remaining
@@ -466,6 +527,8 @@ def _lagrangian(
             c_bound = lagrange // big
             if bound_count is None or c_bound < bound_count:
                 bound_count, improved = c_bound, True
+            if not count_proven and lagrange < kept_value:
+                kept_prices, kept_value = prices.copy(), lagrange
         s_bound = lagrange - big * count
         if bound_value is None or s_bound < bound_value:
             bound_value, improved = s_bound, True
@@ -504,10 +567,12 @@ def _lagrangian(
     if quality_first:
         # The count is not optimised: report the relaxation's, as elsewhere.
         size = int(best.size)
-        return _LagrangeResult(np.sort(best), score >= b_score, max(size, relaxed.size), b_score)
+        return _LagrangeResult(
+            np.sort(best), score >= b_score, max(size, relaxed.size), b_score, prices, big
+        )
     b_count = max(count, int(bound_count if bound_count is not None else count))
     proven = count >= b_count and score >= b_score
-    return _LagrangeResult(np.sort(best), proven, b_count, b_score)
+    return _LagrangeResult(np.sort(best), proven, b_count, b_score, kept_prices, kept_big)
 
 
 def _score_cap(

@@ -197,7 +197,14 @@ def _feasible(arcs, chosen, mr, pr):
 
 @pytest.mark.parametrize("seed", range(30))
 @pytest.mark.parametrize("quality_first", [False, True])
-def test_lagrangian_bounds_are_valid_and_its_solutions_feasible(seed, quality_first):
+@pytest.mark.parametrize("core", [False, True])
+def test_lagrangian_bounds_are_valid_and_its_solutions_feasible(
+    seed, quality_first, core, monkeypatch
+):
+    # With ``core``, the search starts from the prices found on each young person's
+    # best arcs (the path of the largest components).
+    monkeypatch.setattr(solver_module, "CORE_MIN_ARCS", 0 if core else 10**9)
+    monkeypatch.setattr(solver_module, "CORE_ARCS", 2)
     pb, arrs, arcs = _lagrangian_case(seed, quality_first)
     if len(arcs) == 0:
         return
@@ -247,10 +254,13 @@ def test_the_lagrangian_proves_and_improves_on_some_of_these_instances():
 
 @pytest.mark.parametrize("seed", range(30))
 @pytest.mark.parametrize("objective", ["lexicographic", "quality_first"])
+@pytest.mark.parametrize("core", [False, True])
 def test_engine_through_the_lagrangian_path_is_valid_with_valid_bounds(
-    seed, objective, monkeypatch
+    seed, objective, core, monkeypatch
 ):
-    # No LP: every component whose repair misses the relaxation goes to the Lagrangian.
+    # No LP: every component whose repair misses the relaxation goes to the Lagrangian
+    # (started on the core of each component with ``core``).
+    monkeypatch.setattr(solver_module, "CORE_MIN_ARCS", 0 if core else 10**9)
     monkeypatch.setattr(solver_module, "LP_MAX_ARCS", 0)
     policy = Policy(objective=objective, max_candidates_per_mentee=None)
     pb = random_problem(seed, n_mentees=30, n_mentors=12, n_programmes=3, policy=policy)

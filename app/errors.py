@@ -23,10 +23,6 @@ class AppError(Exception):
         return problem(self.status, self.code, self.title, self.detail, **self.extra)
 
 
-class BadRequest(AppError):
-    status, code, title = 400, "bad-request", "Bad request"
-
-
 class Unauthenticated(AppError):
     status, code, title = 401, "unauthenticated", "Missing or invalid API key"
 

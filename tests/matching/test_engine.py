@@ -11,6 +11,7 @@ from app.matching import (
     REASONS,
     Policy,
     RunningMatch,
+    ScoreBreakdown,
     Support,
     Weights,
     solve,
@@ -128,6 +129,12 @@ def test_score_is_broken_down_by_documented_term():
     assert terms.waiting == 10 * 3  # 92 days waited
     assert prop.score == sum(dataclasses.astuple(terms))
     assert prop.distance_km == pytest.approx(10.0, abs=0.01)
+
+
+def test_total_adds_every_term_once():
+    n_terms = len(dataclasses.fields(ScoreBreakdown))
+    terms = ScoreBreakdown(*(10**i for i in range(n_terms)))
+    assert terms.total == int("1" * n_terms)
 
 
 def test_first_support_term_vanishes_after_any_support():

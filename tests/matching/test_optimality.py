@@ -5,12 +5,12 @@ import time
 import numpy as np
 import pytest
 
-from app.matching import Policy, solve, validate
+from app.matching import Policy, flows, integer, lagrangian, solve, validate
 from app.matching import candidates as cand
 from app.matching import solver as solver_module
 from app.matching.arrays import build_arrays
 from app.matching.context import build_context
-from app.matching.solver import _mip
+from app.matching.integer import LpResult, solve_mip
 from tests.matching.factories import random_problem
 from tests.matching.reference import exact_optimum, feasible_quads
 
@@ -90,7 +90,7 @@ def test_mip_out_of_time_returns_the_hint_and_no_proof():
     arcs = cand.generate(arrs, pb.policy, pb.run_date)
     idx = np.arange(len(arcs))
     hint = idx[:1]
-    out = _mip(
+    out = solve_mip(
         arcs, idx, hint, arrs.mentor_remaining, arrs.programme_remaining, False, (5, 9999), 0.0
     )
     assert not out.proven
@@ -101,7 +101,7 @@ def test_mip_out_of_time_returns_the_hint_and_no_proof():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_scip_path_is_optimal_when_the_lp_is_fractional(seed, monkeypatch):
     # Force the fallback used when the LP relaxation has a fractional optimum.
-    monkeypatch.setattr(solver_module, "_lp", lambda *args: solver_module._LpResult(None, None))
+    monkeypatch.setattr(solver_module, "lp_relaxation", lambda *args: LpResult(None, None))
     pb = random_problem(seed, n_mentees=14, n_mentors=8)
     result = solve(pb)
     assert validate(pb, result) == []
@@ -122,13 +122,13 @@ def test_relaxation_by_component_has_the_optimum_of_the_single_flow(seed, qualit
     if len(arcs) == 0:
         return
     mr, pr = arrs.mentor_remaining, arrs.programme_remaining
-    labels = solver_module._components(arcs, int(arcs.mentee.max()) + 1, mr.size, pr.size)
-    whole, _ = solver_module._relaxation(arcs, mr, pr, quality_first)
+    labels = flows.components(arcs, int(arcs.mentee.max()) + 1, mr.size, pr.size)
+    whole, _ = flows.relaxation(arcs, mr, pr, quality_first)
     # Batches of one component each, and everything pooled in one batch.
     for batch in (1, 10**9):
-        batches = solver_module._batches(labels, batch)
+        batches = flows.batches(labels, batch)
         assert np.array_equal(np.sort(np.concatenate(batches)), np.arange(len(arcs)))
-    parts, _ = solver_module._relaxation_by_component(arcs, labels, mr, pr, quality_first)
+    parts, _ = flows.relaxation_by_component(arcs, labels, mr, pr, quality_first)
     if not quality_first:
         assert parts.size == whole.size
     assert arcs.score[parts].sum() == arcs.score[whole].sum()
@@ -140,7 +140,7 @@ def test_lp_count_bound_is_valid_and_integral_optima_are_exact(seed):
     if len(arcs) == 0:
         return
     idx = np.arange(len(arcs))
-    lp = solver_module._lp(
+    lp = integer.lp_relaxation(
         arcs, idx, arrs.mentor_remaining, arrs.programme_remaining, False, float("inf")
     )
     best_count, best_score = exact_optimum(pb)
@@ -151,29 +151,37 @@ def test_lp_count_bound_is_valid_and_integral_optima_are_exact(seed):
         assert arcs.score[lp.chosen].sum() == best_score
 
 
+def _rows_one_by_one(arcs, idx, mentor_remaining, programme_remaining):
+    """The rows that can bind, listed group by group in plain Python."""
+    rows = []
+    for column, limits in (
+        (arcs.mentee[idx], None),
+        (arcs.mentor[idx], mentor_remaining),
+        (arcs.programme[idx], programme_remaining),
+    ):
+        groups: dict[int, list[int]] = {}
+        for j, g in enumerate(column.tolist()):
+            groups.setdefault(g, []).append(j)
+        for g, members in groups.items():
+            cap = 1 if limits is None else int(limits[g])
+            if len(members) > cap:
+                rows.append((tuple(members), float(cap)))
+    return sorted(rows)
+
+
 @pytest.mark.parametrize("seed", range(5))
-def test_sparse_rows_match_the_row_by_row_model(seed):
+def test_sparse_rows_match_the_rows_listed_one_by_one(seed):
     _, arrs, arcs = _arcs(seed)
     idx = np.arange(len(arcs))
-    matrix, rhs = solver_module._constraint_rows(
+    matrix, rhs = integer.constraint_rows(
         arcs, idx, arrs.mentor_remaining, arrs.programme_remaining
     )
-    solver, _ = solver_module._model(
-        "GLOP", arcs, idx, arrs.mentor_remaining, arrs.programme_remaining
-    )
-    assert matrix.shape == (solver.NumConstraints(), idx.size)
     rows = sorted(
         (tuple(np.flatnonzero(matrix[r].toarray()[0]).tolist()), rhs[r])
         for r in range(matrix.shape[0])
     )
-    expected = sorted(
-        (
-            tuple(sorted(v.index() for v in solver.variables() if ct.GetCoefficient(v))),
-            ct.ub(),
-        )
-        for ct in solver.constraints()
-    )
-    assert rows == expected
+    assert rows
+    assert rows == _rows_one_by_one(arcs, idx, arrs.mentor_remaining, arrs.programme_remaining)
 
 
 def _lagrangian_case(seed, quality_first):
@@ -203,17 +211,17 @@ def test_lagrangian_bounds_are_valid_and_its_solutions_feasible(
 ):
     # With ``core``, the search starts from the prices found on each young person's
     # best arcs (the path of the largest components).
-    monkeypatch.setattr(solver_module, "CORE_MIN_ARCS", 0 if core else 10**9)
-    monkeypatch.setattr(solver_module, "CORE_ARCS", 2)
+    monkeypatch.setattr(lagrangian, "CORE_MIN_ARCS", 0 if core else 10**9)
+    monkeypatch.setattr(lagrangian, "CORE_ARCS", 2)
     pb, arrs, arcs = _lagrangian_case(seed, quality_first)
     if len(arcs) == 0:
         return
     mr, pr = arrs.mentor_remaining, arrs.programme_remaining
     idx = np.arange(len(arcs))
-    relaxed, _ = solver_module._relaxation(arcs, mr, pr, quality_first)
-    kept, _ = solver_module._reassign(arcs, idx, relaxed, pr)
-    start = solver_module._residual_repair(arcs, idx, kept, mr, pr, quality_first)
-    out = solver_module._lagrangian(arcs, idx, relaxed, start, mr, pr, quality_first, float("inf"))
+    relaxed, _ = flows.relaxation(arcs, mr, pr, quality_first)
+    kept, _ = flows.reassign(arcs, idx, relaxed, pr)
+    start = flows.residual_repair(arcs, idx, kept, mr, pr, quality_first)
+    out = lagrangian.lagrangian(arcs, idx, relaxed, start, mr, pr, quality_first, float("inf"))
     best_count, best_score = exact_optimum(pb)
     got = (int(out.chosen.size), int(arcs.score[out.chosen].sum()))
     assert _feasible(arcs, out.chosen, mr, pr)
@@ -237,12 +245,12 @@ def test_the_lagrangian_proves_and_improves_on_some_of_these_instances():
             continue
         mr, pr = arrs.mentor_remaining, arrs.programme_remaining
         idx = np.arange(len(arcs))
-        relaxed, _ = solver_module._relaxation(arcs, mr, pr, False)
-        kept, _ = solver_module._reassign(arcs, idx, relaxed, pr)
-        start = solver_module._residual_repair(arcs, idx, kept, mr, pr, False)
+        relaxed, _ = flows.relaxation(arcs, mr, pr, False)
+        kept, _ = flows.reassign(arcs, idx, relaxed, pr)
+        start = flows.residual_repair(arcs, idx, kept, mr, pr, False)
         if start.size == relaxed.size and arcs.score[start].sum() == arcs.score[relaxed].sum():
             continue  # the repair already reaches the relaxation
-        out = solver_module._lagrangian(arcs, idx, relaxed, start, mr, pr, False, float("inf"))
+        out = lagrangian.lagrangian(arcs, idx, relaxed, start, mr, pr, False, float("inf"))
         proven += out.proven
         improved += (out.chosen.size, arcs.score[out.chosen].sum()) > (
             start.size,
@@ -260,7 +268,7 @@ def test_engine_through_the_lagrangian_path_is_valid_with_valid_bounds(
 ):
     # No LP: every component whose repair misses the relaxation goes to the Lagrangian
     # (started on the core of each component with ``core``).
-    monkeypatch.setattr(solver_module, "CORE_MIN_ARCS", 0 if core else 10**9)
+    monkeypatch.setattr(lagrangian, "CORE_MIN_ARCS", 0 if core else 10**9)
     monkeypatch.setattr(solver_module, "LP_MAX_ARCS", 0)
     policy = Policy(objective=objective, max_candidates_per_mentee=None)
     pb = random_problem(seed, n_mentees=30, n_mentors=12, n_programmes=3, policy=policy)
@@ -290,7 +298,7 @@ def test_mip_score_bound_stays_valid_when_the_optimum_matches_fewer_than_the_rel
         return
     best_count, best_score = exact_optimum(pb)
     idx = np.arange(len(arcs))
-    out = _mip(
+    out = solve_mip(
         arcs,
         idx,
         idx[:0],

@@ -14,6 +14,7 @@ See docs/matching.md for the rules, the score, the objective and the benchmark.
 
 from app.matching.engine import solve
 from app.matching.errors import ProblemError
+from app.matching.interrupt import Interrupted, StopCheck
 from app.matching.policy import OBJECTIVES, Policy, PolicyError, Weights
 from app.matching.problem import (
     NEEDS,
@@ -43,6 +44,7 @@ __all__ = [
     "OBJECTIVES",
     "REASONS",
     "ExcludedPair",
+    "Interrupted",
     "MatchingProblem",
     "MatchingResult",
     "Mentee",
@@ -57,6 +59,7 @@ __all__ = [
     "RuralZone",
     "ScoreBreakdown",
     "Stats",
+    "StopCheck",
     "Support",
     "Timings",
     "Unmatched",

@@ -7,6 +7,7 @@ import time
 from app.matching import candidates, explain
 from app.matching.arrays import build_arrays
 from app.matching.context import build_context
+from app.matching.interrupt import StopCheck, checkpoint, never
 from app.matching.problem import MatchingProblem
 from app.matching.result import REASONS, MatchingResult, Stats, Timings
 from app.matching.solver import solve_arcs
@@ -21,12 +22,14 @@ def relative_gap(
     return max(0, bound_score - score) / max(1, bound_score)
 
 
-def solve(problem: MatchingProblem) -> MatchingResult:
+def solve(problem: MatchingProblem, *, stop: StopCheck = never) -> MatchingResult:
     """Propose matches for ``problem`` under ``problem.policy``.
 
     Pure and deterministic: same problem, same result (but ``timings``). Proposals
     satisfy every hard rule of :mod:`app.matching.rules` and the capacities; the
     objective and the proof of optimality are described in :mod:`app.matching.solver`.
+    ``stop`` is polled between steps; :class:`~app.matching.interrupt.Interrupted` is
+    raised as soon as it returns True.
     """
     policy = problem.policy
     t0 = time.perf_counter()
@@ -34,13 +37,16 @@ def solve(problem: MatchingProblem) -> MatchingResult:
     arrs = build_arrays(problem, ctx)
     arcs = candidates.generate(arrs, policy, problem.run_date)
     t1 = time.perf_counter()
+    checkpoint(stop)
     outcome = solve_arcs(
         arcs,
         arrs.mentor_remaining,
         arrs.programme_remaining,
         policy.objective == "quality_first",
         policy.mip_time_limit_s,
+        stop,
     )
+    checkpoint(stop)
     t2 = time.perf_counter()
     props = explain.proposals(arrs, arcs, outcome.chosen, policy, problem.run_date)
     missing = explain.unmatched(arrs, arcs, outcome.chosen, problem.run_date)

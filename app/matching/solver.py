@@ -71,6 +71,7 @@ from app.matching.flows import (
     score_cap,
 )
 from app.matching.integer import LP_MAX_ARCS, MIP_MAX_ARCS, LpResult, lp_relaxation, solve_mip
+from app.matching.interrupt import StopCheck, checkpoint, never
 from app.matching.lagrangian import lagrangian
 
 LAGRANGE_BUDGET_S = 8.0
@@ -103,6 +104,7 @@ def solve_arcs(
     programme_remaining: IntArray,
     quality_first: bool,
     mip_time_limit_s: float,
+    stop: StopCheck = never,
 ) -> SolveOutcome:
     """Select arcs; see the module docstring for the method."""
     if len(arcs) == 0:
@@ -114,7 +116,7 @@ def solve_arcs(
     )
     n_components = int(np.unique(labels).size)
     chosen, build_s = relaxation_by_component(
-        arcs, labels, mentor_remaining, programme_remaining, quality_first
+        arcs, labels, mentor_remaining, programme_remaining, quality_first, stop
     )
     relax_count = int(chosen.size)
     relax_score = int(arcs.score[chosen].sum())
@@ -137,6 +139,7 @@ def solve_arcs(
     # Smallest components first: within the time limit, prove as many as possible.
     sizes = np.bincount(labels)[affected]
     for c in affected[np.lexsort((affected, sizes))].tolist():
+        checkpoint(stop)
         idx = np.flatnonzero(labels == c)
         chosen_c = chosen[labels[chosen] == c]
         kept, exact = reassign(arcs, idx, chosen_c, programme_remaining)
@@ -200,7 +203,15 @@ def solve_arcs(
         share = now + max(0.0, end - now) * missing(item) / left
         left -= missing(item)
         lag = lagrangian(
-            arcs, idx, chosen_c, kept, mentor_remaining, programme_remaining, quality_first, share
+            arcs,
+            idx,
+            chosen_c,
+            kept,
+            mentor_remaining,
+            programme_remaining,
+            quality_first,
+            share,
+            stop=stop,
         )
         reached = (int(lag.chosen.size), int(arcs.score[lag.chosen].sum()))
         lag_count = lag.bound_matched

@@ -10,7 +10,9 @@
    process died, by the stale-run sweep (no heartbeat for ``run_stale_seconds``).
 
 A heartbeat thread refreshes ``heartbeat_at`` and notices cancellation requests, which
-are honoured at each phase boundary and, at the latest, before anything is written.
+are honoured at each phase boundary, between the steps of the solve (the engine polls
+them: components, Lagrangian iterations) and, at the latest, before anything is
+written.
 """
 
 import logging
@@ -247,16 +249,25 @@ def _execute(
         snapshot = load(session, run, utcnow())
     heartbeat.check()
     set_phase(engine, run_id, RunPhase.SOLVING, 30)
-    _hold(options.hold_file, heartbeat)
-    result = matching.solve(snapshot.problem)
+    try:
+        result = matching.solve(snapshot.problem, stop=_stop_check(heartbeat, options.hold_file))
+    except matching.Interrupted:
+        raise Cancelled from None
     heartbeat.check()
     set_phase(engine, run_id, RunPhase.WRITING, 90)
     return write_results(engine, run_id, snapshot, result, options)
 
 
-def _hold(path: str, heartbeat: Heartbeat) -> None:
-    """Testing aid (``BINOME_RUN_HOLD_FILE``): stay in the solving phase while the file
-    exists, so that tests observe, cancel or kill a running run deterministically."""
-    while path and os.path.exists(path):
-        heartbeat.check()
-        time.sleep(0.02)
+def _stop_check(heartbeat: Heartbeat, hold_file: str) -> matching.StopCheck:
+    """What the engine polls between its steps: has the run been cancelled?
+
+    Testing aid (``BINOME_RUN_HOLD_FILE``): while the file exists, the solve pauses at
+    its first poll, so that tests observe, cancel or kill a run in the middle of a
+    solve deterministically."""
+
+    def stop() -> bool:
+        while hold_file and os.path.exists(hold_file) and not heartbeat.cancelled.is_set():
+            time.sleep(0.02)
+        return heartbeat.cancelled.is_set()
+
+    return stop

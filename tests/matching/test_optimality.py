@@ -72,6 +72,26 @@ def test_vectorised_candidates_equal_the_scalar_rules(seed):
     assert got == expected
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_candidates_come_in_the_documented_order(seed):
+    # (mentee, score desc, distance, mentor, programme): what the cap and every
+    # tie-break rely on.
+    pb = random_problem(seed, n_mentees=40, n_mentors=15)
+    arcs = cand.generate(build_arrays(pb, build_context(pb)), pb.policy, pb.run_date)
+    rows = list(
+        zip(
+            arcs.mentee.tolist(),
+            (-arcs.score).tolist(),
+            arcs.distance_km.tolist(),
+            arcs.mentor.tolist(),
+            arcs.programme.tolist(),
+            strict=True,
+        )
+    )
+    assert len(rows) > 20
+    assert rows == sorted(rows)
+
+
 @pytest.mark.parametrize("seed", range(15))
 def test_capped_runs_stay_valid_and_close(seed):
     pb = random_problem(

@@ -46,6 +46,9 @@ def list_matches(
     run_id: uuid.UUID | None = None,
     need: Need | None = None,
 ) -> Page[MatchRead] | Page[MatchEmployerView]:
+    """Matches of the caller's scope, oldest proposal first. Company HR gets the employer
+    view, and a 403 for the filters on the young person (``mentee_id``, ``need``,
+    ``department``)."""
     stmt = service.query(
         caller,
         status=status,

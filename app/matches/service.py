@@ -99,6 +99,29 @@ def holding_capacity(now: datetime) -> ColumnElement[bool]:
     )
 
 
+def refuse_young_person_filters(**filters: object) -> None:
+    """HR sees of its employees' matches only that they exist and their status: a filter
+    on the young person (who they are, their need, their department) would reveal, one
+    value at a time, what the employer view leaves out."""
+    refused = [name for name, value in filters.items() if value is not None]
+    if refused:
+        raise Forbidden(
+            f"{', '.join(refused)}: "
+            + ("this filter describes" if len(refused) == 1 else "these filters describe")
+            + " the young person, whom company HR does not see; HR may filter its "
+            "employees' matches by status, programme_id, mentor_id and run_id",
+            extra={
+                "errors": [
+                    {
+                        "field": f"query.{name}",
+                        "message": "not allowed for company_hr: it filters on the young person",
+                    }
+                    for name in refused
+                ]
+            },
+        )
+
+
 def query(
     caller: Caller,
     *,
@@ -110,6 +133,8 @@ def query(
     run_id: uuid.UUID | None = None,
     need: str | None = None,
 ) -> Select[tuple[Match]]:
+    if caller.role is Role.COMPANY_HR:
+        refuse_young_person_filters(mentee_id=mentee_id, need=need, department=department)
     stmt = select(Match).order_by(Match.proposed_at, Match.id)
     scope = visible(caller)
     if scope is not None:

@@ -11,6 +11,9 @@ from app.config import get_settings
 
 T = TypeVar("T")
 
+MAX_OFFSET = 1_000_000_000
+"""Beyond any real list, and within what every database accepts as an OFFSET."""
+
 
 class PageParams(BaseModel):
     limit: int
@@ -19,7 +22,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int | None, Query(ge=1, description="page size")] = None,
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
 ) -> PageParams:
     settings = get_settings()
     size = min(limit or settings.default_page_size, settings.max_page_size)

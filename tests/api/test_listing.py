@@ -1,7 +1,9 @@
 """Pagination, filters and geocoding as users of the API see them."""
 
+import pytest
 from fastapi.testclient import TestClient
 
+from app.pagination import MAX_OFFSET
 from tests.api.conftest import Actor, mentee_payload, mentor_payload, programme_payload
 
 
@@ -138,3 +140,22 @@ def test_support_active_on_filter(client: TestClient, association: Actor, public
     bad = {**base, "need": "digital", "start_date": "2025-09-01", "end_date": "2025-01-01"}
     response = client.post("/v1/supports", json=bad, headers=association.headers)
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/v1/mentors", "/v1/mentees", "/v1/organisations", "/v1/matches"])
+@pytest.mark.parametrize("offset", ["99999999999999999999", str(MAX_OFFSET + 1)])
+def test_an_offset_beyond_the_cap_is_a_named_422(
+    client: TestClient, admin: Actor, path: str, offset: str
+) -> None:
+    response = client.get(f"{path}?offset={offset}", headers=admin.headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == ["query.offset"]
+
+
+def test_the_largest_offset_is_an_empty_page(client: TestClient, association: Actor) -> None:
+    post(client, association, "/v1/mentors", mentor_payload())
+    response = client.get(f"/v1/mentors?offset={MAX_OFFSET}", headers=association.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["items"], body["total"], body["offset"]) == ([], 1, MAX_OFFSET)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import AppError, problem
+from app.errors import AppError, UnsupportedMediaType, problem
 
 logger = logging.getLogger("binome")
 
@@ -86,9 +86,17 @@ def install(app: FastAPI) -> None:
         return respond(exc.to_problem())
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         if any(error.get("type") == "json_invalid" for error in exc.errors()):
-            return respond(problem(400, "malformed-json", "Malformed JSON", _json_detail(exc)))
+            return respond(malformed_json(_json_detail(exc)))
+        if _body_not_declared_json(exc):
+            media_type = request.headers.get("content-type", "").split(";")[0].strip()
+            return respond(
+                UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json "
+                    f"(got {media_type or 'no Content-Type'})"
+                ).to_problem()
+            )
         errors = validation_errors(exc)
         detail = (
             errors[0]["field"] + ": " + errors[0]["message"]
@@ -99,6 +107,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI could not decode a JSON body: it answers a bare 400 "error parsing
+            # the body", where malformed JSON is a ``malformed-json`` problem.
+            bad = exc.__cause__
+            return respond(
+                malformed_json(
+                    "the request body is not valid JSON: invalid UTF-8 "
+                    f"(byte 0x{bad.object[bad.start]:02x} at position {bad.start})"
+                )
+            )
         code, title = HTTP_TITLES.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404 and detail == "Not Found":
@@ -136,6 +154,18 @@ def install(app: FastAPI) -> None:
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)
         return respond(problem(500, "internal-error", "Internal error", "an unexpected error"))
+
+
+def malformed_json(detail: str) -> dict[str, Any]:
+    return problem(400, "malformed-json", "Malformed JSON", detail)
+
+
+def _body_not_declared_json(exc: RequestValidationError) -> bool:
+    """The route expects JSON but the request declared another media type (or none):
+    FastAPI then validates the raw bytes, and every body error only says so."""
+    return isinstance(exc.body, bytes) and any(
+        tuple(error.get("loc", ()))[:1] == ("body",) for error in exc.errors()
+    )
 
 
 def _json_detail(exc: RequestValidationError) -> str:

@@ -45,6 +45,60 @@ def test_malformed_json_is_400(client: TestClient, admin: Actor) -> None:
     assert "JSON" in body["detail"]
 
 
+def test_invalid_utf8_in_json_is_malformed_json(client: TestClient, admin: Actor) -> None:
+    response = client.post(
+        "/v1/organisations",
+        content=b'{"name": "Asso \xff", "kind": "association"}',
+        headers={**admin.headers, "content-type": "application/json"},
+    )
+    body = assert_problem(response, 400)
+    assert body["type"].endswith("/malformed-json")
+    assert "UTF-8" in body["detail"]
+    assert "0xff" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "application/xml; charset=utf-8", None],
+)
+def test_a_json_endpoint_refuses_another_media_type(
+    client: TestClient, admin: Actor, content_type: str | None
+) -> None:
+    headers = dict(admin.headers)
+    if content_type is not None:
+        headers["content-type"] = content_type
+    response = client.post(
+        "/v1/organisations",
+        content=b'{"name": "A", "kind": "association"}',
+        headers=headers,
+    )
+    body = assert_problem(response, 415)
+    assert body["type"].endswith("/unsupported-media-type")
+    assert "application/json" in body["detail"]
+    assert (content_type or "no Content-Type").split(";")[0] in body["detail"]
+    assert client.get("/v1/organisations", headers=admin.headers).json()["total"] == 1
+
+
+def test_an_optional_json_body_refuses_another_media_type(
+    client: TestClient, association: Actor
+) -> None:
+    response = client.post(
+        "/v1/matches/8d0e5f3c-0000-4000-8000-000000000000/accept",
+        content=b"note=x",
+        headers={**association.headers, "content-type": "text/plain"},
+    )
+    assert_problem(response, 415)
+
+
+def test_a_json_media_type_with_a_suffix_is_json(client: TestClient, admin: Actor) -> None:
+    response = client.post(
+        "/v1/organisations",
+        content=b'{"name": "A", "kind": "association"}',
+        headers={**admin.headers, "content-type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 201, response.text
+
+
 def test_unknown_field_is_named(client: TestClient, admin: Actor) -> None:
     body = assert_problem(
         client.post(

@@ -1,4 +1,5 @@
 import uuid
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -6,6 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.auth.deps import AssociationDep
 from app.db import SessionDep
 from app.errors import AppError
+from app.matching import result as engine
 from app.pagination import Page, PageDep, page_of
 from app.runs import service
 from app.runs.execution import mark_failed
@@ -14,6 +16,17 @@ from app.runs.models import ProposalChange, RunMode, RunStatus
 from app.runs.schemas import DiffRead, ProposalRead, RunCreate, RunRead, UnmatchedRead
 
 router = APIRouter(prefix="/v1/matching-runs", tags=["matching runs"])
+
+
+class UnmatchedReason(StrEnum):
+    """The engine's reason codes (``app.matching.REASONS``), in the order it tests them."""
+
+    ALL_NEEDS_SUPPORTED = engine.ALL_NEEDS_SUPPORTED
+    NO_PROGRAMME = engine.NO_PROGRAMME
+    NO_MENTOR_IN_REACH = engine.NO_MENTOR_IN_REACH
+    NO_BACKGROUND_CHECKED_MENTOR = engine.NO_BACKGROUND_CHECKED_MENTOR
+    NO_COMPATIBLE_MENTOR = engine.NO_COMPATIBLE_MENTOR
+    CAPACITY_EXHAUSTED = engine.CAPACITY_EXHAUSTED
 
 
 class ExecutorUnavailable(AppError):
@@ -106,10 +119,10 @@ def run_unmatched(
     session: SessionDep,
     caller: AssociationDep,
     page: PageDep,
-    reason: Annotated[str | None, Query(max_length=60)] = None,
+    reason: Annotated[UnmatchedReason | None, Query(description="one reason code")] = None,
 ) -> Page[UnmatchedRead]:
     """Young people of the scope left without a proposal: a reason code and a sentence."""
-    stmt = service.unmatched(session, caller, run_id, reason=reason)
+    stmt = service.unmatched(session, caller, run_id, reason=reason.value if reason else None)
     return page_of(session, stmt, page, UnmatchedRead)
 
 

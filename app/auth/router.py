@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.auth import service
 from app.auth.deps import AdminDep
 from app.db import SessionDep
+from app.pagination import Page, PageDep, page_of
 from app.vocabulary import Role
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
@@ -47,11 +48,12 @@ def issue_api_key(data: ApiKeyCreate, session: SessionDep, _: AdminDep) -> ApiKe
     )
 
 
-@router.get("", response_model=list[ApiKeyRead])
+@router.get("", response_model=Page[ApiKeyRead])
 def list_api_keys(
-    session: SessionDep, _: AdminDep, organisation_id: uuid.UUID | None = None
-) -> list[ApiKeyRead]:
-    return [ApiKeyRead.model_validate(k) for k in service.list_keys(session, organisation_id)]
+    session: SessionDep, _: AdminDep, page: PageDep, organisation_id: uuid.UUID | None = None
+) -> Page[ApiKeyRead]:
+    """API keys, oldest first, revoked ones included (never the key itself)."""
+    return page_of(session, service.keys_query(organisation_id), page, ApiKeyRead)
 
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyRead)

@@ -5,7 +5,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import ApiKey
@@ -74,11 +74,12 @@ def authenticate(session: Session, plaintext: str | None) -> Caller:
     return Caller(key_id=key.id, organisation_id=key.organisation_id, role=key.role)
 
 
-def list_keys(session: Session, organisation_id: uuid.UUID | None) -> list[ApiKey]:
+def keys_query(organisation_id: uuid.UUID | None) -> Select[tuple[ApiKey]]:
+    """API keys, oldest first (revoked ones included)."""
     stmt = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
     if organisation_id is not None:
         stmt = stmt.where(ApiKey.organisation_id == organisation_id)
-    return list(session.scalars(stmt))
+    return stmt
 
 
 def revoke_key(session: Session, key_id: uuid.UUID) -> ApiKey:

@@ -1,5 +1,6 @@
 """Small persistence helpers shared by the domain services."""
 
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -31,8 +32,13 @@ def get_visible(
         stmt = stmt.with_for_update()
     record = session.scalars(stmt).first()
     if record is None:
-        raise NotFound(f"no {model.__tablename__.rstrip('s')} {record_id}")
+        raise NotFound(f"no {record_name(model)} {record_id}")
     return record
+
+
+def record_name(model: type[Base]) -> str:
+    """What one record is called in messages: ``MatchingRun`` → ``matching run``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
 
 
 def assign(record: Base, values: dict[str, Any]) -> None:

@@ -240,3 +240,23 @@ def test_patch_clears_a_nullable_value(client: TestClient, association: Actor) -
     )
     assert cleared.status_code == 200, cleared.text
     assert cleared.json()["background_check_valid_until"] is None
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/v1/matches", "match"),
+        ("/v1/matching-runs", "matching run"),
+        ("/v1/mentors", "mentor"),
+        ("/v1/mentees", "mentee"),
+        ("/v1/programmes", "programme"),
+        ("/v1/organisations", "organisation"),
+        ("/v1/supports", "support"),
+    ],
+)
+def test_not_found_names_the_record_in_the_singular(
+    client: TestClient, admin: Actor, path: str, name: str
+) -> None:
+    record_id = "8d0e5f3c-0000-4000-8000-000000000000"
+    body = assert_problem(client.get(f"{path}/{record_id}", headers=admin.headers), 404)
+    assert body["detail"] == f"no {name} {record_id}"

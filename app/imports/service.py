@@ -200,11 +200,16 @@ class Importer:
         try:
             data: Any = self.spec.schema.model_validate(record)
         except PydanticValidationError as exc:
+            failed: list[str] = []
             for error in exc.errors():
                 message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
                 path = field_path(tuple(error.get("loc", ())))
+                failed.append(path)
                 if column_for(path, self.spec.kind) not in unreadable:
                     self._reject(row, path, message, external_id)
+            unplaced = self._unplaced(record, failed)
+            if unplaced is not None:
+                self._reject(row, f"location.{unplaced.field}", str(unplaced), external_id)
             return None
         errors: list[tuple[str, str]] = []
         if data.organisation_id is not None and data.organisation_id != self.organisation_id:
@@ -229,6 +234,18 @@ class Importer:
         else:
             values = mentees.row_values(data, place)
         return Prepared(row, data.external_id, values, list(data.programme_ids))
+
+    def _unplaced(self, record: dict[str, Any], failed: list[str]) -> GeocodingError | None:
+        """A row failing validation is still geocoded when its location is well formed,
+        so that it reports every error at once (an unknown commune and a bad capacity)."""
+        if any(path == "location" or path.startswith("location.") for path in failed):
+            return None
+        try:
+            location = LocationIn.model_validate(record.get("location"))
+        except PydanticValidationError:
+            return None
+        place = self._place(location)
+        return place if isinstance(place, GeocodingError) else None
 
     def _place(self, location: LocationIn) -> Place | GeocodingError:
         key = (location.insee, location.postcode, location.lat, location.lon)

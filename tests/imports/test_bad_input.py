@@ -9,6 +9,7 @@ from tests.imports.conftest import (
     MENTOR_HEADER,
     Actor,
     listed,
+    mentee_row,
     mentor_row,
     post_import,
     to_csv,
@@ -221,9 +222,39 @@ def test_json_row_errors_name_position_and_field(client: TestClient, association
     ]
     error = problem(post_import(client, association, "mentors", records), 422)
     found = {(e["row"], e.get("field")) for e in error["errors"]}
-    assert found == {(2, None), (3, "colour")}
+    assert found == {(2, None), (3, "colour"), (3, "location.insee")}
     assert all("column" not in e for e in error["errors"])
     nothing_written(client, association)
+
+
+def test_a_row_reports_its_field_and_geocoding_errors_together(
+    client: TestClient, association: Actor
+) -> None:
+    rows = [mentor_row("M-1"), mentor_row("M-2", insee="99999", capacity="6")]
+    error = problem(post_import(client, association, "mentors", to_csv(rows)), 422)
+    assert sorted((e["row"], e["column"], e["field"]) for e in error["errors"]) == [
+        (3, "capacity", "capacity"),
+        (3, "insee", "location.insee"),
+    ]
+    assert error["counts"]["rejected"] == 1
+    assert any("99999" in e["message"] for e in error["errors"])
+    nothing_written(client, association)
+
+
+def test_a_malformed_location_is_reported_once(client: TestClient, association: Actor) -> None:
+    rows = [mentor_row("M-1", insee="", postcode="0001", capacity="6")]
+    error = problem(post_import(client, association, "mentors", to_csv(rows)), 422)
+    assert sorted(e["field"] for e in error["errors"]) == ["capacity", "location.postcode"]
+
+
+def test_a_mentee_row_reports_every_error(client: TestClient, association: Actor) -> None:
+    rows = [mentee_row("J-1", insee="99999", birth_year="1950", activity="astronaut")]
+    error = problem(post_import(client, association, "mentees", to_csv(rows)), 422)
+    assert sorted(e["field"] for e in error["errors"]) == [
+        "activity",
+        "birth_year",
+        "location.insee",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,19 @@
-"""The HTTP application: routers, error handlers."""
+"""The HTTP application: routers, error handlers, and the run executor it starts."""
 
 import importlib
 import importlib.util
+import logging
 import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
 import app as app_package
 from app import problems
+from app.runs.executors import get_executor
+
+logger = logging.getLogger("binome")
 
 DESCRIPTION = """Binôme matches young people with volunteer mentors on French territories:
 locally, without duplicating support they already receive, within programme capacities, and
@@ -30,8 +36,20 @@ def domain_routers() -> list[APIRouter]:
     return routers
 
 
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    # On SQLite the service executes runs itself: from the start, not from its first
+    # submission, it must fail the runs a dead predecessor left running (they would
+    # block every overlapping submission) and execute those it left queued.
+    try:
+        get_executor().start()
+    except Exception as exc:  # e.g. database not migrated yet: /readyz tells
+        logger.warning("runs left by a previous process not taken over: %r", exc)
+    yield
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(title="Binôme", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(title="Binôme", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
     for router in domain_routers():
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)

@@ -21,7 +21,7 @@ def test_create_admin_key_prints_a_working_key(
     with TestClient(create_app()) as client:
         response = client.get("/v1/api-keys", headers={"X-API-Key": key})
     assert response.status_code == 200
-    assert [k["role"] for k in response.json()] == ["admin"]
+    assert [k["role"] for k in response.json()["items"]] == ["admin"]
 
 
 def test_demo_loads_a_territory_once(db_url: str, session: Session) -> None:

@@ -70,9 +70,9 @@ def fail_stale_runs(session: Session, stale_seconds: float, now: datetime | None
     limit = now - timedelta(seconds=stale_seconds)
     stale = list(
         session.scalars(
-            select(MatchingRun).where(
-                MatchingRun.status == RunStatus.RUNNING, MatchingRun.heartbeat_at < limit
-            )
+            select(MatchingRun)
+            .where(MatchingRun.status == RunStatus.RUNNING, MatchingRun.heartbeat_at < limit)
+            .order_by(MatchingRun.id)  # one lock order for concurrent sweeps
         )
     )
     for run in stale:

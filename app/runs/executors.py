@@ -42,9 +42,13 @@ class RunExecutor(Protocol):
     def cancel(self, run: MatchingRun) -> None:
         """Best effort: drop the run from the queue if no executor took it yet."""
 
+    def start(self) -> None:
+        """At service start: take over what a previous service process left behind."""
+
 
 class QueueExecutor:
     def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
         self.app = build_app(database_url, min_size=1, max_size=4)
         self._opened = False
         self._lock = threading.Lock()
@@ -64,6 +68,19 @@ class QueueExecutor:
         if run.job_id is not None:
             self._open()
             self.app.job_manager.cancel_job_by_id(run.job_id)
+
+    def start(self) -> None:
+        """Queue the runs that a service process committed but died before queueing
+        (``binome worker`` processes sweep the stale running ones). Another process may
+        be queueing one of them right now: a run queued twice still executes once, the
+        second job finds it taken."""
+        for run_id in _queued_runs(self.database_url, without_job=True):
+            job_id = self.submit(run_id)
+            with Session(engine_for(self.database_url)) as session:
+                run = session.get(MatchingRun, run_id)
+                if run is not None and run.job_id is None:
+                    run.job_id = job_id
+                    session.commit()
 
 
 class PoolExecutor:
@@ -90,36 +107,30 @@ class PoolExecutor:
                 )
             return self._pool
 
-    def _start(self) -> None:
-        """Once per service process: a housekeeping thread, and the runs a previous
-        service process left queued."""
+    def start(self) -> None:
+        """Once per service process, at its start (and at the latest at its first
+        submission): a housekeeping thread, which fails the runs a dead service process
+        left running, and the runs it left queued, resubmitted."""
         with self._lock:
             if self._started:
                 return
             self._started = True
         threading.Thread(target=self._housekeeping, name="runs-housekeeping", daemon=True).start()
-        with Session(engine_for(self.database_url)) as session:
-            leftover = list(
-                session.scalars(
-                    select(MatchingRun.id)
-                    .where(MatchingRun.status == RunStatus.QUEUED)
-                    .order_by(MatchingRun.created_at)
-                )
-            )
-        for run_id in leftover:
+        for run_id in _queued_runs(self.database_url, without_job=False):
             self._submit(run_id)
 
     def _housekeeping(self) -> None:
-        options = ExecutionOptions.from_settings()
-        interval = max(0.2, min(30.0, options.stale_seconds / 4))
-        while not self._stop.wait(interval):
+        while True:
+            stale_seconds = ExecutionOptions.from_settings().stale_seconds
+            if self._stop.wait(max(0.2, min(30.0, stale_seconds / 4))):
+                return
             try:
-                housekeeping(engine_for(self.database_url), options.stale_seconds)
+                housekeeping(engine_for(self.database_url), stale_seconds)
             except Exception:
                 logger.exception("housekeeping failed")
 
     def submit(self, run_id: uuid.UUID) -> int | None:
-        self._start()
+        self.start()
         self._submit(run_id)
         return None
 
@@ -173,6 +184,14 @@ class PoolExecutor:
         return None
 
 
+def _queued_runs(database_url: str, without_job: bool) -> list[uuid.UUID]:
+    stmt = select(MatchingRun.id).where(MatchingRun.status == RunStatus.QUEUED)
+    if without_job:
+        stmt = stmt.where(MatchingRun.job_id.is_(None))
+    with Session(engine_for(database_url)) as session:
+        return list(session.scalars(stmt.order_by(MatchingRun.created_at)))
+
+
 def _exit_with_parent(parent: int) -> None:
     """In each pool process: exit when the service process is gone (a signal may end it
     without the executor's orderly shutdown). A run cut short this way wrote nothing; the
@@ -195,13 +214,23 @@ def _ran_in(pool: ProcessPoolExecutor, worker: str | None) -> bool:
     pid = int(pid_text)
     if pid in (getattr(pool, "_processes", None) or {}):
         return True
+    return not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs. A pool process killed a moment ago is a zombie until
+    the pool reaps it, after this callback: dead, though it still has a pid."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except PermissionError:
         return False
-    return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc: the stale-run sweep will tell
 
 
 _executors: dict[str, RunExecutor] = {}

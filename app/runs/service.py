@@ -1,7 +1,7 @@
 """Run use cases: submit (scope, overlap rule), read, cancel, results."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -16,7 +16,7 @@ from app.db import contains, utcnow
 from app.errors import Conflict, ValidationFailed, field_error
 from app.mentees.models import Mentee
 from app.programmes.models import Programme
-from app.runs.execution import overlapping
+from app.runs.execution import fail_stale_runs, overlapping
 from app.runs.locks import lock_programmes
 from app.runs.models import (
     ACTIVE_RUN_STATUSES,
@@ -91,6 +91,8 @@ def submit(session: Session, caller: Caller, data: RunCreate) -> MatchingRun:
     check_policy(data.policy)
     programmes = resolve_scope(session, caller, data)
     lock_programmes(session, [p.id for p in programmes])
+    # A run whose process died must not block this scope until the next sweep.
+    fail_stale_runs(session, get_settings().run_stale_seconds)
     run = MatchingRun(
         id=uuid.uuid4(),
         organisation_id=caller.organisation_id,
@@ -160,11 +162,21 @@ def cancel(session: Session, caller: Caller, run_id: uuid.UUID) -> MatchingRun:
     now = utcnow()
     if run.cancel_requested_at is None:
         run.cancel_requested_at = now
-    if run.status is RunStatus.QUEUED:
+    if run.status is RunStatus.QUEUED or _silent(run, now):
+        # Queued: no process has it. Silent: its process died (nothing was written) and
+        # nobody else would ever end it.
         run.status = RunStatus.CANCELLED
         run.finished_at = now
     session.flush()
     return run
+
+
+def _silent(run: MatchingRun, now: datetime) -> bool:
+    """A running run whose process stopped sending heartbeats (taken for dead)."""
+    stale = timedelta(seconds=get_settings().run_stale_seconds)
+    return run.status is RunStatus.RUNNING and (
+        run.heartbeat_at is None or run.heartbeat_at < now - stale
+    )
 
 
 def proposals(

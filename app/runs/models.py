@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -80,6 +81,9 @@ class MatchingRun(IdMixin, Base):
     programme_ids: Mapped[list[str]] = mapped_column(JsonList)
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     keep_running: Mapped[bool] = mapped_column(Boolean, default=True)
+    break_running_pairs: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     phase: Mapped[RunPhase] = mapped_column(str_enum(RunPhase, 12))
     progress: Mapped[int] = mapped_column(Integer, default=0)
     stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app import matching
 from app.db import utcnow
 from app.matches import service as matches
-from app.matches.models import Match, MatchStatus
+from app.matches.models import CloseReason, Match, MatchStatus
 from app.mentees.models import Mentee
 from app.mentors.models import Mentor
 from app.programmes.models import Programme
@@ -98,18 +98,10 @@ def write_results(
             skipped = revalidate(session, snapshot, planned, released, now)
             for prior_id in sorted(released):
                 match = session.get(Match, prior_id, with_for_update=True)
-                if match is not None and match.effective_status is MatchStatus.PROPOSED:
-                    matches.record(
-                        session,
-                        match,
-                        MatchStatus.SUPERSEDED,
-                        actor=None,
-                        at=now,
-                        reason="replaced" if prior_id in replaced else "withdrawn",
-                        run_id=run.id,
-                    )
-                    match.ended_at = now
-                    written["superseded"] += 1
+                why = "replaced" if prior_id in replaced else "withdrawn"
+                released_as = _release(session, match, why, run.id, now) if match else None
+                if released_as is not None:
+                    written[released_as] += 1
             expires_at = now + timedelta(days=options.proposal_expiry_days)
             for index, pl in enumerate(planned):
                 if index in skipped:
@@ -186,6 +178,37 @@ def write_results(
         run.finished_at = now
         session.commit()
     return RunStatus.SUCCEEDED.value
+
+
+def _release(
+    session: Session, match: Match, why: str, run_id: uuid.UUID, now: datetime
+) -> str | None:
+    """End a reconsidered match the run did not propose again: an unaccepted proposal is
+    superseded; an accepted or active one (``break_running_pairs``) is closed."""
+    status = match.effective_status
+    if status is MatchStatus.PROPOSED:
+        matches.record(
+            session, match, MatchStatus.SUPERSEDED, actor=None, at=now, reason=why, run_id=run_id
+        )
+        match.ended_at = now
+        return "superseded"
+    if status in (MatchStatus.ACCEPTED, MatchStatus.ACTIVE):
+        note = f"broken by matching run {run_id} (break_running_pairs): {why}"
+        matches.record(
+            session,
+            match,
+            MatchStatus.CLOSED,
+            actor=None,
+            at=now,
+            reason=CloseReason.OTHER.value,
+            note=note,
+            run_id=run_id,
+        )
+        match.close_reason = CloseReason.OTHER
+        match.reason_note = note
+        match.ended_at = now
+        return "broken"
+    return None  # ended meanwhile (closed, declined, expired): nothing to release
 
 
 def revalidate(

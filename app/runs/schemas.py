@@ -2,7 +2,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, computed_field, field_validator
 
 from app.fields import DepartmentCode
 from app.runs.models import ProposalChange, RunMode, RunPhase, RunStatus
@@ -44,9 +44,22 @@ class RunCreate(BaseModel):
         default=True,
         description="true: running matches, unaccepted proposals included, stay as they are "
         "and hold their capacity; false: unaccepted proposals of the scope's programmes are "
-        "reconsidered (kept, replaced or withdrawn). Accepted and active matches are never "
-        "broken by a run.",
+        "reconsidered (kept, replaced or withdrawn). Accepted and active matches stay, "
+        "unless break_running_pairs.",
     )
+    break_running_pairs: bool = Field(
+        default=False,
+        description="with keep_running false only: accepted and active matches of the "
+        "scope's programmes are reconsidered too; a committed run closes those it does not "
+        "propose again (reason other). For a full rematch; try it as a dry run first.",
+    )
+
+    @field_validator("break_running_pairs")
+    @classmethod
+    def _breaking_needs_reconsidering(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("keep_running", True):
+            raise ValueError("needs keep_running false: running matches cannot both stay and break")
+        return value
 
 
 class RunTimings(BaseModel):
@@ -71,6 +84,7 @@ class RunRead(BaseModel):
     programme_ids: list[uuid.UUID] = Field(description="the programmes the scope resolved to")
     policy: dict[str, Any]
     keep_running: bool
+    break_running_pairs: bool
     phase: RunPhase
     progress: int = Field(description="percentage")
     cancel_requested: bool

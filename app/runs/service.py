@@ -105,6 +105,7 @@ def submit(session: Session, caller: Caller, data: RunCreate) -> MatchingRun:
         programme_ids=[str(p.id) for p in programmes],
         policy=data.policy,
         keep_running=data.keep_running,
+        break_running_pairs=data.break_running_pairs,
         phase=RunPhase.QUEUED,
         progress=0,
         created_at=utcnow(),

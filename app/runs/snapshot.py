@@ -71,8 +71,8 @@ class Snapshot:
     kept: tuple[PriorMatch, ...]
     """Running matches of the scope that the run leaves untouched."""
     reconsidered: tuple[PriorMatch, ...]
-    """Unaccepted proposals of the scope's programmes that the run may replace
-    (``keep_running: false`` only)."""
+    """Matches of the scope's programmes that the run may replace: unaccepted proposals
+    (``keep_running: false``), accepted and active matches too (``break_running_pairs``)."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -183,12 +183,13 @@ def load(session: Session, run: MatchingRun, now: datetime) -> Snapshot:
             .order_by(Match.id)
         )
     )
+    reconsidered_statuses = set()
+    if not run.keep_running:
+        reconsidered_statuses.add(MatchStatus.PROPOSED)
+        if run.break_running_pairs:
+            reconsidered_statuses |= {MatchStatus.ACCEPTED, MatchStatus.ACTIVE}
     reconsidered = [
-        m
-        for m in holding
-        if not run.keep_running
-        and m.status is MatchStatus.PROPOSED
-        and m.programme_id in programme_ids
+        m for m in holding if m.status in reconsidered_statuses and m.programme_id in programme_ids
     ]
     reconsidered_ids = {m.id for m in reconsidered}
     running = [m for m in holding if m.id not in reconsidered_ids]

@@ -19,6 +19,9 @@ COPY migrations ./migrations
 RUN pip install -e . && chown -R binome:binome /srv/binome
 
 USER binome
+# The embedded SQLite database lives here: mount a volume to keep it across containers.
+VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz')" || exit 1
+# Replicas may start together: on PostgreSQL the migration takes an advisory lock.
 CMD ["sh", "-c", "binome migrate && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY} --proxy-headers"]

@@ -59,7 +59,7 @@ def database_url(
         yield url
         return
     if not _pg_available():
-        if os.environ.get("CI", "").lower() == "true":
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
             pytest.fail("PostgreSQL is required under CI=true but does not answer")
         pytest.skip("PostgreSQL not reachable")
     name, url = _create_pg_database()

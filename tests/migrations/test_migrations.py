@@ -1,5 +1,10 @@
 """Migrations build the schema the models describe, and undo it cleanly."""
 
+import os
+import subprocess
+import sys
+
+import pytest
 from alembic import command
 from sqlalchemy import inspect
 
@@ -23,3 +28,24 @@ def test_upgrade_downgrade_round_trip(db_url: str) -> None:
     assert {"organisations", "mentors", "mentees", "supports"} <= set(
         inspect(engine).get_table_names()
     )
+
+
+def test_replicas_starting_together_migrate_once(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite: one file, migrated by one process before the service starts")
+    migrate.downgrade(db_url, "base")
+    replicas = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "migrate"],
+            cwd=migrate.PROJECT_ROOT,
+            env={**os.environ, "BINOME_DATABASE_URL": db_url},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]
+    outputs = [replica.communicate(timeout=120)[0].decode() for replica in replicas]
+    # None fails on a table or a version row that another one created.
+    assert [r.returncode for r in replicas] == [0, 0, 0], outputs
+    with engine_for(db_url).connect() as connection:
+        assert migrate.at_head(connection)

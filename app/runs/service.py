@@ -69,26 +69,32 @@ def resolve_scope(session: Session, caller: Caller, data: RunCreate) -> list[Pro
     return programmes
 
 
-def check_policy(policy: dict[str, Any]) -> None:
+def checked_policy(policy: dict[str, Any]) -> dict[str, Any]:
+    """The run's policy: each override within its bounds, and the solver's time limit
+    within half of ``BINOME_RUN_STALE_SECONDS`` — one solver call may not answer
+    heartbeats for that long, so it must stay well under the delay after which a silent
+    run is taken for dead. An explicit limit above it is refused; the default one is
+    lowered to it (and stored, so the run shows the limit it ran with)."""
     try:
         parsed = matching.Policy.from_dict(policy)
     except matching.ProblemError as exc:
         raise field_error(exc.field, exc.message) from exc
-    # One engine step may not answer heartbeats for that long: keep it well under the
-    # delay after which a silent run is taken for dead.
-    limit = get_settings().run_stale_seconds / 2
-    if parsed.mip_time_limit_s > limit:
+    limit = max(0.1, get_settings().run_stale_seconds / 2)  # the policy's own minimum
+    if parsed.mip_time_limit_s <= limit:
+        return policy
+    if "mip_time_limit_s" in policy:
         raise field_error(
             "policy.mip_time_limit_s",
             f"must not exceed {limit:g} s (half of BINOME_RUN_STALE_SECONDS)",
         )
+    return {**policy, "mip_time_limit_s": limit}
 
 
 def submit(session: Session, caller: Caller, data: RunCreate) -> MatchingRun:
     """A queued run, unless a queued or running run shares a programme with its scope
     (409 naming that run). The check runs under the scope's lock, so two overlapping
     submissions cannot both pass it."""
-    check_policy(data.policy)
+    policy = checked_policy(data.policy)
     programmes = resolve_scope(session, caller, data)
     lock_programmes(session, [p.id for p in programmes])
     # A run whose process died must not block this scope until the next sweep.
@@ -103,7 +109,7 @@ def submit(session: Session, caller: Caller, data: RunCreate) -> MatchingRun:
         requested_programme_ids=[str(p) for p in data.programme_ids],
         departments=list(data.departments),
         programme_ids=[str(p.id) for p in programmes],
-        policy=data.policy,
+        policy=policy,
         keep_running=data.keep_running,
         break_running_pairs=data.break_running_pairs,
         phase=RunPhase.QUEUED,

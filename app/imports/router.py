@@ -2,13 +2,10 @@
 and CSV templates. See docs/imports.md."""
 
 import uuid
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -17,14 +14,19 @@ from app.auth.scope import owning_organisation
 from app.auth.service import Caller
 from app.config import get_settings
 from app.db import SessionDep
-from app.errors import Forbidden, NotFound, UnsupportedMediaType, problem
-from app.imports import csv_out, idempotency, templates
-from app.imports.models import ImportReport
-from app.imports.reading import Body, ImportFileError, receive
-from app.imports.schemas import ImportCounts, ImportReportRead, RowError
-from app.imports.service import Importer, Outcome, check_target
-from app.imports.sources import rows_reader
-from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode, ImportStatus
+from app.errors import Forbidden, UnsupportedMediaType
+from app.imports import idempotency, templates
+from app.imports.reading import receive
+from app.imports.reports import (
+    ImportParams,
+    errors_csv,
+    execute_import,
+    report_read,
+    visible_report,
+)
+from app.imports.schemas import ImportReportRead
+from app.imports.service import check_target
+from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode
 from app.problems import PROBLEM_JSON
 from app.vocabulary import Role
 
@@ -47,14 +49,6 @@ IMPORT_BODY: dict[str, Any] = {
         },
     }
 }
-
-
-@dataclass(frozen=True)
-class ImportParams:
-    mode: ImportMode
-    deactivate_missing: bool
-    organisation_id: uuid.UUID | None
-    idempotency_key: str | None
 
 
 def import_params(
@@ -124,7 +118,7 @@ def import_template(
     "/v1/imports/{import_id}", response_model=ImportReportRead, response_model_exclude_none=True
 )
 def get_import(import_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ImportReportRead:
-    return report_read(_visible_report(session, caller, import_id))
+    return report_read(visible_report(session, caller, import_id))
 
 
 @router.get(
@@ -133,16 +127,8 @@ def get_import(import_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> 
     responses={200: {"content": {"text/csv": {}}, "description": "the rejected rows"}},
 )
 def get_import_errors(import_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> Response:
-    report = _visible_report(session, caller, import_id)
-    rows: list[list[object]] = [["row", "column", "field", "external_id", "message"]]
-    rows.extend(
-        [e.get("row"), e.get("column"), e.get("field"), e.get("external_id"), e.get("message")]
-        for e in report.errors
-    )
-    return _csv_response(csv_out.render(rows), f"binome-import-{report.id}-errors.csv")
-
-
-# --- Implementation --------------------------------------------------------------------
+    report = visible_report(session, caller, import_id)
+    return _csv_response(errors_csv(report), f"binome-import-{report.id}-errors.csv")
 
 
 async def _import(
@@ -166,7 +152,7 @@ async def _import(
     )
     try:
         status, payload, replayed = await run_in_threadpool(
-            _execute, session, caller, kind, organisation_id, file_format, params, body
+            execute_import, session, caller, kind, organisation_id, file_format, params, body
         )
     finally:
         body.close()
@@ -179,149 +165,6 @@ async def _import(
         media_type=PROBLEM_JSON if status >= 400 else "application/json",
         headers=headers,
     )
-
-
-def _execute(
-    session: Session,
-    caller: Caller,
-    kind: ImportKind,
-    organisation_id: uuid.UUID,
-    file_format: ImportFormat,
-    params: ImportParams,
-    body: Body,
-) -> tuple[int, dict[str, Any], bool]:
-    """Run the import in the request's transaction and commit once: the data (unless
-    rejected), the report and the idempotency record land together."""
-    key = params.idempotency_key
-    fingerprint = idempotency.fingerprint(
-        kind, organisation_id, params.mode, params.deactivate_missing, file_format, body.sha256
-    )
-    if key is not None:
-        replay = idempotency.begin(session, caller.organisation_id, key, fingerprint)
-        if replay is not None:
-            return replay.status, replay.body, True
-    settings = get_settings()
-    importer = Importer(
-        session,
-        caller,
-        kind=kind,
-        organisation_id=organisation_id,
-        mode=params.mode,
-        file_format=file_format,
-        deactivate_missing=params.deactivate_missing,
-        batch_size=settings.import_batch_size,
-        max_errors=settings.import_max_errors,
-    )
-    report_id: uuid.UUID | None = None
-    try:
-        outcome = importer.run(rows_reader(kind, file_format)(body.file))
-    except ImportFileError as exc:
-        session.rollback()
-        status, payload = exc.status, exc.to_problem()
-    else:
-        rejected = params.mode is ImportMode.ATOMIC and outcome.rejected > 0
-        if rejected:
-            session.rollback()
-        report = _record(session, caller, kind, organisation_id, file_format, params, outcome)
-        report_id = report.id
-        status, payload = _response(report, rejected)
-    if key is None:
-        session.commit()
-        return status, payload, False
-    try:
-        idempotency.finish(
-            session, caller.organisation_id, key, fingerprint, status, payload, report_id
-        )
-        session.commit()
-    except IntegrityError:
-        # Only after a rollback (nothing written): a concurrent request with the same key
-        # stored its response first; answer with it.
-        session.rollback()
-        replay = idempotency.begin(session, caller.organisation_id, key, fingerprint)
-        if replay is None:  # pragma: no cover - the other request vanished
-            session.rollback()
-            return status, payload, False
-        return replay.status, replay.body, True
-    return status, payload, False
-
-
-def _record(
-    session: Session,
-    caller: Caller,
-    kind: ImportKind,
-    organisation_id: uuid.UUID,
-    file_format: ImportFormat,
-    params: ImportParams,
-    outcome: Outcome,
-) -> ImportReport:
-    rejected = params.mode is ImportMode.ATOMIC and outcome.rejected > 0
-    report = ImportReport(
-        organisation_id=organisation_id,
-        kind=kind,
-        mode=params.mode,
-        format=file_format,
-        status=ImportStatus.REJECTED if rejected else ImportStatus.COMPLETED,
-        deactivate_missing=params.deactivate_missing,
-        rows=outcome.rows,
-        created=outcome.created,
-        updated=outcome.updated,
-        unchanged=outcome.unchanged,
-        deactivated=outcome.deactivated,
-        rejected=outcome.rejected,
-        errors=outcome.errors,
-        errors_truncated=outcome.errors_truncated,
-        requested_by=caller.key_id,
-    )
-    session.add(report)
-    session.flush()
-    return report
-
-
-def report_read(report: ImportReport) -> ImportReportRead:
-    return ImportReportRead(
-        id=report.id,
-        organisation_id=report.organisation_id,
-        kind=report.kind,
-        mode=report.mode,
-        format=report.format,
-        status=report.status,
-        deactivate_missing=report.deactivate_missing,
-        counts=ImportCounts(
-            rows=report.rows,
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            deactivated=report.deactivated,
-            rejected=report.rejected,
-        ),
-        errors=[RowError.model_validate(error) for error in report.errors],
-        errors_truncated=report.errors_truncated,
-        created_at=report.created_at,
-    )
-
-
-def _response(report: ImportReport, rejected: bool) -> tuple[int, dict[str, Any]]:
-    read = report_read(report).model_dump(mode="json", exclude_none=True)
-    if not rejected:
-        return 200, read
-    rows = report.rejected
-    detail = (
-        f"{rows} row{'s' if rows > 1 else ''} of {report.rows} "
-        f"{'are' if rows > 1 else 'is'} invalid; nothing was written (atomic mode)"
-    )
-    extra = {key: read[key] for key in ("counts", "errors", "errors_truncated")}
-    body = problem(422, "import-rejected", "Import rejected", detail, import_id=read["id"], **extra)
-    return 422, body
-
-
-def _visible_report(session: Session, caller: Caller, import_id: uuid.UUID) -> ImportReport:
-    stmt = select(ImportReport).where(ImportReport.id == import_id)
-    if not caller.is_admin:
-        stmt = stmt.where(ImportReport.organisation_id == caller.organisation_id)
-    report = session.scalars(stmt).first()
-    if report is None:
-        raise NotFound(f"no import {import_id}")
-    return report
 
 
 def _charset(content_type: str) -> str | None:

@@ -14,7 +14,7 @@ See docs/matching.md for the rules, the score, the objective and the benchmark.
 
 from app.matching.engine import solve
 from app.matching.errors import ProblemError
-from app.matching.interrupt import Interrupted, StopCheck
+from app.matching.monitor import Interrupted, ProgressReport, StopCheck
 from app.matching.policy import OBJECTIVES, Policy, PolicyError, Weights
 from app.matching.problem import (
     NEEDS,
@@ -54,6 +54,7 @@ __all__ = [
     "PolicyError",
     "ProblemError",
     "Programme",
+    "ProgressReport",
     "Proposal",
     "RunningMatch",
     "RuralZone",

@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import connected_components
 
 from app.matching.arrays import IntArray
 from app.matching.candidates import CandidateArcs
-from app.matching.interrupt import StopCheck, checkpoint, never
+from app.matching.monitor import UNWATCHED, Monitor
 
 RELAXATION_BATCH_ARCS = 20_000
 """Components smaller than this share one flow solve (fewer solver calls)."""
@@ -145,14 +145,15 @@ def relaxation_by_component(
     mentor_remaining: IntArray,
     programme_remaining: IntArray,
     quality_first: bool,
-    stop: StopCheck = never,
+    monitor: Monitor = UNWATCHED,
 ) -> tuple[IntArray, float]:
     """The flow relaxation solved component by component (same optimum as one flow over
     their union, several times faster: cost scaling is superlinear in the graph size)."""
     chosen: list[IntArray] = []
     build_s = 0.0
-    for idx in batches(labels):
-        checkpoint(stop)
+    todo = batches(labels)
+    for done, idx in enumerate(todo):
+        monitor.checkpoint(done / len(todo))
         part, b = relaxation(
             subset(arcs, idx), mentor_remaining, programme_remaining, quality_first
         )

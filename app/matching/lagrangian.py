@@ -11,7 +11,7 @@ import numpy as np
 from app.matching.arrays import FloatArray, IntArray
 from app.matching.candidates import CandidateArcs
 from app.matching.flows import reassign, relaxation, residual_repair, subset
-from app.matching.interrupt import StopCheck, checkpoint, never
+from app.matching.monitor import UNWATCHED, Monitor
 
 LAGRANGE_ITERATIONS = 12
 """Subgradient iterations of the Lagrangian search on a component (each one flow)."""
@@ -70,7 +70,7 @@ def _core_prices(
     programme_remaining: IntArray,
     quality_first: bool,
     deadline: float,
-    stop: StopCheck,
+    monitor: Monitor,
 ) -> LagrangeResult:
     """Lagrangian search on the core of a large component (each young person's
     ``CORE_ARCS`` best arcs), to start the search on the whole component from its
@@ -96,7 +96,7 @@ def _core_prices(
         deadline,
         CORE_ITERATIONS,
         use_core=False,
-        stop=stop,
+        monitor=monitor,
     )
 
 
@@ -112,7 +112,7 @@ def lagrangian(
     iterations: int = LAGRANGE_ITERATIONS,
     warm: FloatArray | None = None,
     use_core: bool = True,
-    stop: StopCheck = never,
+    monitor: Monitor = UNWATCHED,
 ) -> LagrangeResult:
     """Lagrangian relaxation of the programme rows of one component, by subgradient.
 
@@ -135,9 +135,16 @@ def lagrangian(
     deadline, checked between iterations."""
     if use_core and warm is None and not quality_first and idx.size >= CORE_MIN_ARCS:
         core_run = _core_prices(
-            arcs, idx, mentor_remaining, programme_remaining, quality_first, deadline, stop
+            arcs,
+            idx,
+            mentor_remaining,
+            programme_remaining,
+            quality_first,
+            deadline,
+            monitor.part(0.0, 0.5),
         )
         warm = core_run.prices
+        monitor = monitor.part(0.5, 1.0)  # the core's iterations were the first half
         if (int(core_run.chosen.size), int(arcs.score[core_run.chosen].sum())) > (
             int(start.size),
             int(arcs.score[start].sum()),
@@ -164,7 +171,7 @@ def lagrangian(
     theta = 1.0
     stall = 0
     for it in range(iterations):
-        checkpoint(stop)
+        monitor.checkpoint(it / iterations)
         if it > 0 and time.perf_counter() >= deadline:
             break
         lam = np.round(prices).astype(np.int64)

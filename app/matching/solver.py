@@ -71,8 +71,8 @@ from app.matching.flows import (
     score_cap,
 )
 from app.matching.integer import LP_MAX_ARCS, MIP_MAX_ARCS, LpResult, lp_relaxation, solve_mip
-from app.matching.interrupt import StopCheck, checkpoint, never
 from app.matching.lagrangian import lagrangian
+from app.matching.monitor import UNWATCHED, Monitor
 
 LAGRANGE_BUDGET_S = 8.0
 """Wall-clock budget of the Lagrangian searches of one run (within the policy's time
@@ -104,7 +104,7 @@ def solve_arcs(
     programme_remaining: IntArray,
     quality_first: bool,
     mip_time_limit_s: float,
-    stop: StopCheck = never,
+    monitor: Monitor = UNWATCHED,
 ) -> SolveOutcome:
     """Select arcs; see the module docstring for the method."""
     if len(arcs) == 0:
@@ -116,7 +116,7 @@ def solve_arcs(
     )
     n_components = int(np.unique(labels).size)
     chosen, build_s = relaxation_by_component(
-        arcs, labels, mentor_remaining, programme_remaining, quality_first, stop
+        arcs, labels, mentor_remaining, programme_remaining, quality_first, monitor.part(0, 0.5)
     )
     relax_count = int(chosen.size)
     relax_score = int(arcs.score[chosen].sum())
@@ -138,9 +138,12 @@ def solve_arcs(
     lagrange: list[tuple[IntArray, IntArray, IntArray, tuple[int, int], int | None]] = []
     # Smallest components first: within the time limit, prove as many as possible.
     sizes = np.bincount(labels)[affected]
+    exact_part, lagrange_part = monitor.part(0.5, 0.7), monitor.part(0.7, 1.0)
+    seen, total = 0, int(sizes.sum())
     for c in affected[np.lexsort((affected, sizes))].tolist():
-        checkpoint(stop)
+        exact_part.checkpoint(seen / total)
         idx = np.flatnonzero(labels == c)
+        seen += idx.size
         chosen_c = chosen[labels[chosen] == c]
         kept, exact = reassign(arcs, idx, chosen_c, programme_remaining)
         if exact:
@@ -197,7 +200,7 @@ def solve_arcs(
         return 1 + relaxed_c[0] - int(kept_c.size)
 
     left = sum(missing(item) for item in lagrange)
-    for item in lagrange:
+    for done, item in enumerate(lagrange):
         idx, chosen_c, kept, relaxed, lp_count = item
         now = time.perf_counter()
         share = now + max(0.0, end - now) * missing(item) / left
@@ -211,7 +214,7 @@ def solve_arcs(
             programme_remaining,
             quality_first,
             share,
-            stop=stop,
+            monitor=lagrange_part.part(done / len(lagrange), (done + 1) / len(lagrange)),
         )
         reached = (int(lag.chosen.size), int(arcs.score[lag.chosen].sum()))
         lag_count = lag.bound_matched

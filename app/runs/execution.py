@@ -123,6 +123,16 @@ def mark_failed(engine: Engine, run_id: uuid.UUID, error: str) -> None:
         session.commit()
 
 
+SOLVING_PROGRESS = (30, 88)
+"""The run's progress, in percent, while the engine solves (loading comes before, writing
+after)."""
+
+
+def solving_progress(solved: float) -> int:
+    start, end = SOLVING_PROGRESS
+    return start + round((end - start) * solved)
+
+
 class Heartbeat:
     """Background thread: refresh ``heartbeat_at``, watch for a cancellation request."""
 
@@ -131,6 +141,8 @@ class Heartbeat:
         self.run_id = run_id
         self.interval = interval
         self.cancelled = threading.Event()
+        self.solved: float | None = None
+        """Fraction of the solve done, as the engine last reported it."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True)
 
@@ -154,6 +166,16 @@ class Heartbeat:
                         )
                         .values(heartbeat_at=utcnow())
                     )
+                    if self.solved is not None:
+                        connection.execute(
+                            update(MatchingRun)
+                            .where(
+                                MatchingRun.id == self.run_id,
+                                MatchingRun.status == RunStatus.RUNNING,
+                                MatchingRun.phase == RunPhase.SOLVING,
+                            )
+                            .values(progress=solving_progress(self.solved))
+                        )
                     requested = connection.scalar(
                         select(MatchingRun.cancel_requested_at).where(MatchingRun.id == self.run_id)
                     )
@@ -161,6 +183,10 @@ class Heartbeat:
                     self.cancelled.set()
             except Exception:  # a missed beat is retried; the sweep tolerates several
                 logger.exception("run %s: heartbeat failed", self.run_id)
+
+    def report(self, solved: float) -> None:
+        """From the engine: written with the next beat (no extra database write)."""
+        self.solved = solved
 
     def check(self) -> None:
         if self.cancelled.is_set():
@@ -248,9 +274,13 @@ def _execute(
         assert run is not None
         snapshot = load(session, run, utcnow())
     heartbeat.check()
-    set_phase(engine, run_id, RunPhase.SOLVING, 30)
+    set_phase(engine, run_id, RunPhase.SOLVING, SOLVING_PROGRESS[0])
     try:
-        result = matching.solve(snapshot.problem, stop=_stop_check(heartbeat, options.hold_file))
+        result = matching.solve(
+            snapshot.problem,
+            stop=_stop_check(heartbeat, options.hold_file),
+            progress=heartbeat.report,
+        )
     except matching.Interrupted:
         raise Cancelled from None
     heartbeat.check()

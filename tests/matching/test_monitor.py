@@ -1,8 +1,9 @@
-"""A solve stops at the first poll after ``stop()`` turns true (a cancelled run)."""
+"""A solve reports its progress and stops at the first poll after ``stop()`` turns true
+(a cancelled run)."""
 
 import pytest
 
-from app.matching import Interrupted, MatchingProblem, Policy, solve
+from app.matching import Interrupted, MatchingProblem, Policy, lagrangian, solve
 from app.matching import solver as solver_module
 from tests.matching.factories import random_problem
 
@@ -49,7 +50,22 @@ def test_stop_is_polled_inside_the_solver_and_honoured_at_each_poll(
         assert stopping.calls == fire_at  # stopped at once, no further step
 
 
-def test_polling_does_not_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("core", [False, True])
+def test_progress_rises_from_the_candidates_to_the_end(
+    monkeypatch: pytest.MonkeyPatch, core: bool
+) -> None:
+    # With ``core``, the Lagrangian search starts from its core's prices (two searches).
+    monkeypatch.setattr(lagrangian, "CORE_MIN_ARCS", 0 if core else 10**9)
     pb = _through_the_lagrangian(monkeypatch)
-    polled = solve(pb, stop=Polls()).to_dict(with_timings=False)
-    assert polled == solve(pb).to_dict(with_timings=False)
+    reported: list[float] = []
+    solve(pb, progress=reported.append)
+    assert len(reported) >= 5
+    assert reported == sorted(reported)
+    assert 0 < reported[0] < 1
+    assert reported[-1] == 1.0
+
+
+def test_watching_does_not_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    pb = _through_the_lagrangian(monkeypatch)
+    watched = solve(pb, stop=Polls(), progress=lambda _: None).to_dict(with_timings=False)
+    assert watched == solve(pb).to_dict(with_timings=False)

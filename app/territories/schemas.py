@@ -22,6 +22,9 @@ class CommuneFigures(BaseModel):
     name: str
     young_people: int | None
     in_qpv: int | None
+    in_rural_area: int | None = Field(
+        description="living in a rural revitalisation zone (FRR, FRR+)"
+    )
     mentors: int | None
     needs: dict[Need, NeedFigures]
 
@@ -36,6 +39,24 @@ class Unanswered(BaseModel):
     needs_by_reason: dict[str, dict[Need, int | None]]
 
 
+class Impact(BaseModel):
+    """What matching did for the young people of the territory (all programmes, all
+    time): the common measure the actors of a territory share."""
+
+    proposed: int | None = Field(description="proposals waiting for the association")
+    running: int | None = Field(description="accepted or active matches")
+    active: int | None = Field(description="matches whose first meeting was held")
+    completed: int | None = Field(description="matches closed as completed")
+    ended_early: int | None = Field(description="matches closed for another reason")
+    young_people_mentored: int | None = Field(
+        description="young people with a match that started (active or closed after starting)"
+    )
+    median_days_to_first_meeting: float | None = Field(
+        description="from the day a young person started waiting to the first meeting; "
+        "withheld below five matches"
+    )
+
+
 class TerritoryDiagnostic(BaseModel):
     department: str
     as_of: date
@@ -44,6 +65,7 @@ class TerritoryDiagnostic(BaseModel):
     programme_capacity: int = Field(description="maximum running matches of programmes here")
     needs: dict[Need, NeedFigures]
     communes: list[CommuneFigures]
+    impact: Impact
     unanswered: Unanswered | None = Field(
         description="from the latest succeeded matching run; null before any run"
     )

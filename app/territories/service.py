@@ -1,14 +1,15 @@
 """Aggregated, non-personal figures per territory: the shared diagnostic."""
 
+import statistics
 from collections import Counter, defaultdict
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import contains
+from app.db import contains, utcnow
 from app.geo import commune
-from app.matches.models import Match, MatchStatus
+from app.matches.models import CloseReason, Match, MatchStatus
 from app.matching.result import ALL_NEEDS_SUPPORTED
 from app.mentees.models import Mentee
 from app.mentors.models import Mentor
@@ -18,11 +19,12 @@ from app.supports.models import Support
 from app.supports.service import active_on
 from app.territories.schemas import (
     CommuneFigures,
+    Impact,
     NeedFigures,
     TerritoryDiagnostic,
     Unanswered,
 )
-from app.vocabulary import Need
+from app.vocabulary import Need, RuralZone
 
 SMALL_COUNT = 5
 
@@ -34,7 +36,7 @@ def withhold(count: int, exact: bool) -> int | None:
 
 def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> TerritoryDiagnostic:
     young = session.execute(
-        select(Mentee.id, Mentee.commune_insee, Mentee.needs, Mentee.qpv).where(
+        select(Mentee.id, Mentee.commune_insee, Mentee.needs, Mentee.qpv, Mentee.rural_zone).where(
             Mentee.department == department, Mentee.active.is_(True)
         )
     ).all()
@@ -68,9 +70,11 @@ def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> 
     covered: dict[str, Counter[str]] = defaultdict(Counter)
     people: Counter[str] = Counter()
     in_qpv: Counter[str] = Counter()
-    for mentee_id, insee, needs, qpv in young:
+    rural: Counter[str] = Counter()
+    for mentee_id, insee, needs, qpv, rural_zone in young:
         people[insee] += 1
         in_qpv[insee] += int(qpv)
+        rural[insee] += int(rural_zone is not RuralZone.NONE)
         for need in needs:
             (covered if need in supported[mentee_id] else waiting)[insee][need] += 1
     skilled: dict[str, Counter[str]] = defaultdict(Counter)
@@ -96,6 +100,7 @@ def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> 
             name=found.name if (found := commune(insee)) else insee,
             young_people=withhold(people[insee], exact),
             in_qpv=withhold(in_qpv[insee], exact),
+            in_rural_area=withhold(rural[insee], exact),
             mentors=withhold(mentor_count[insee], exact),
             needs=figures([insee]),
         )
@@ -109,7 +114,50 @@ def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> 
         programme_capacity=capacity,
         needs=figures(insees),
         communes=communes,
+        impact=impact(session, department, exact=exact),
         unanswered=unanswered(session, department, exact=exact),
+    )
+
+
+def impact(session: Session, department: str, *, exact: bool) -> Impact:
+    rows = session.execute(
+        select(
+            Match.mentee_id,
+            Match.status,
+            Match.close_reason,
+            Match.started_at,
+            Match.expires_at,
+            Mentee.waiting_since,
+        )
+        .join(Mentee, Mentee.id == Match.mentee_id)
+        .where(Mentee.department == department)
+    ).all()
+    now = utcnow()
+    count: Counter[str] = Counter()
+    mentored: set[object] = set()
+    days_to_start: list[int] = []
+    for mentee_id, status, close_reason, started_at, expires_at, waiting_since in rows:
+        if status is MatchStatus.PROPOSED and (expires_at is None or expires_at > now):
+            count["proposed"] += 1
+        elif status in (MatchStatus.ACCEPTED, MatchStatus.ACTIVE):
+            count["running"] += 1
+            count["active"] += int(status is MatchStatus.ACTIVE)
+        elif status is MatchStatus.CLOSED:
+            count["completed" if close_reason is CloseReason.COMPLETED else "ended_early"] += 1
+        if started_at is not None:
+            mentored.add(mentee_id)
+            days_to_start.append(max(0, (started_at.date() - waiting_since).days))
+    enough = exact or len(days_to_start) >= SMALL_COUNT
+    return Impact(
+        proposed=withhold(count["proposed"], exact),
+        running=withhold(count["running"], exact),
+        active=withhold(count["active"], exact),
+        completed=withhold(count["completed"], exact),
+        ended_early=withhold(count["ended_early"], exact),
+        young_people_mentored=withhold(len(mentored), exact),
+        median_days_to_first_meeting=(
+            float(statistics.median(days_to_start)) if days_to_start and enough else None
+        ),
     )
 
 

@@ -72,7 +72,11 @@ def fail_stale_runs(session: Session, stale_seconds: float, now: datetime | None
         session.scalars(
             select(MatchingRun)
             .where(MatchingRun.status == RunStatus.RUNNING, MatchingRun.heartbeat_at < limit)
-            .order_by(MatchingRun.id)  # one lock order for concurrent sweeps
+            .order_by(MatchingRun.id)
+            # A run whose row is locked is being written (its heartbeat waits for that
+            # lock): alive, skipped. PostgreSQL re-checks the condition on the rows it
+            # locks, so a run that ended meanwhile is left alone too.
+            .with_for_update(skip_locked=True)
         )
     )
     for run in stale:
@@ -292,8 +296,8 @@ def _stop_check(heartbeat: Heartbeat, hold_file: str) -> matching.StopCheck:
     """What the engine polls between its steps: has the run been cancelled?
 
     Testing aid (``BINOME_RUN_HOLD_FILE``): while the file exists, the solve pauses at
-    its first poll, so that tests observe, cancel or kill a run in the middle of a
-    solve deterministically."""
+    each poll (the first comes once its candidates are known), so that tests observe,
+    cancel or kill a run in the middle of a solve deterministically."""
 
     def stop() -> bool:
         while hold_file and os.path.exists(hold_file) and not heartbeat.cancelled.is_set():

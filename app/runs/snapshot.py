@@ -84,7 +84,7 @@ class Snapshot:
             "supports": len(p.supports),
             "running_matches": len(p.running_matches),
             "excluded_pairs": len(p.excluded_pairs),
-            "reconsidered_proposals": len(self.reconsidered),
+            "reconsidered_matches": len(self.reconsidered),
         }
 
 
@@ -183,13 +183,8 @@ def load(session: Session, run: MatchingRun, now: datetime) -> Snapshot:
             .order_by(Match.id)
         )
     )
-    reconsidered_statuses = set()
-    if not run.keep_running:
-        reconsidered_statuses.add(MatchStatus.PROPOSED)
-        if run.break_running_pairs:
-            reconsidered_statuses |= {MatchStatus.ACCEPTED, MatchStatus.ACTIVE}
     reconsidered = [
-        m for m in holding if m.status in reconsidered_statuses and m.programme_id in programme_ids
+        m for m in holding if _reconsidered(run, m, programme_ids, mentee_ids, mentor_ids)
     ]
     reconsidered_ids = {m.id for m in reconsidered}
     running = [m for m in holding if m.id not in reconsidered_ids]
@@ -223,6 +218,27 @@ def load(session: Session, run: MatchingRun, now: datetime) -> Snapshot:
         kept=tuple(_prior(m) for m in kept),
         reconsidered=tuple(_prior(m) for m in reconsidered),
     )
+
+
+def _reconsidered(
+    run: MatchingRun,
+    match: Match,
+    programme_ids: set[uuid.UUID],
+    mentee_ids: set[uuid.UUID],
+    mentor_ids: set[uuid.UUID],
+) -> bool:
+    """Whether the run may replace ``match``: one of its programmes, and a young person
+    it considers (a run scoped to some departments cannot propose anything to the
+    others, so it must not release their matches). A running pair also needs its
+    volunteer in the run — a volunteer deactivated in the pool keeps their pairs."""
+    if run.keep_running or match.programme_id not in programme_ids:
+        return False
+    if match.mentee_id not in mentee_ids:
+        return False
+    if match.status is MatchStatus.PROPOSED:
+        return True
+    running = match.status in (MatchStatus.ACCEPTED, MatchStatus.ACTIVE)
+    return run.break_running_pairs and running and match.mentor_id in mentor_ids
 
 
 def _prior(match: Match) -> PriorMatch:

@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import Actor, mentee_payload, mentor_payload, programme_payload
-from tests.runs.conftest import Workers, create
+from tests.runs.conftest import Workers, create, finished, solving, submit
 from tests.runs.test_effects import post, proposals, run
 
 
@@ -92,3 +92,64 @@ def test_breaking_needs_reconsidering(
     )
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "break_running_pairs"
+
+
+def test_a_rematch_whose_replacement_no_longer_holds_keeps_the_running_pair(
+    client: TestClient, association: Actor, rematch_worth_it: dict, workers: Workers
+) -> None:
+    s = rematch_worth_it
+    workers.hold()
+    rematch = submit(
+        client, association, mode="commit", keep_running=False, break_running_pairs=True
+    )
+    solving(client, association, rematch["id"])
+    # While it solves, M2 — A's replacement mentor — leaves.
+    gone = client.patch(
+        f"/v1/mentors/{s['m2']['id']}", json={"active": False}, headers=association.headers
+    )
+    assert gone.status_code == 200, gone.text
+    workers.release()
+    done = finished(client, association, rematch["id"])
+    assert done["status"] == "succeeded", done
+    pair = client.get(f"/v1/matches/{s['pair']}", headers=association.headers).json()
+    assert pair["status"] == "active"  # not broken for a replacement that cannot be
+    assert "broken" not in done["stats"]["written"]
+    skipped = {p["mentee_id"]: p["skipped"] for p in proposals(client, association, rematch["id"])}
+    assert skipped == {s["a"]["id"]: "mentor_inactive", s["b"]["id"]: "mentor_capacity"}
+
+
+def test_a_rematch_of_some_departments_leaves_the_others_pairs_alone(
+    client: TestClient, association: Actor, workers: Workers
+) -> None:
+    workers.start()
+    programme = create(
+        client, association, "/v1/programmes", programme_payload(departments=["93", "95"])
+    )
+    create(
+        client,
+        association,
+        "/v1/mentors",
+        mentor_payload(capacity=2, max_travel_km=30, programme_ids=[programme["id"]]),
+    )
+    in_95 = create(
+        client,
+        association,
+        "/v1/mentees",
+        mentee_payload(location={"insee": "95018"}, max_travel_km=30),
+    )
+    (pair,) = proposals(client, association, run(client, association, mode="commit")["id"])
+    assert pair["mentee_id"] == in_95["id"]
+    post(client, association, f"/v1/matches/{pair['match_id']}/accept")
+    post(client, association, f"/v1/matches/{pair['match_id']}/start")
+
+    rematch_93 = run(
+        client,
+        association,
+        mode="commit",
+        departments=["93"],
+        keep_running=False,
+        break_running_pairs=True,
+    )
+    assert rematch_93["stats"]["snapshot"]["reconsidered_matches"] == 0
+    match = client.get(f"/v1/matches/{pair['match_id']}", headers=association.headers).json()
+    assert match["status"] == "active"

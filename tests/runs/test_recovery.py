@@ -1,6 +1,8 @@
 """A run left running by a process that died (killed service, lost machine) never blocks
 its scope: the next submission, a cancel, or the service's own start end it."""
 
+import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.db import engine_for, utcnow
 from app.main import create_app
 from app.runs import executors
+from app.runs.locks import lock_writes
 from app.runs.models import MatchingRun, RunMode, RunPhase, RunStatus
 from app.runs.worker import is_postgres
 from tests.api.conftest import Actor
@@ -112,3 +115,34 @@ def test_the_service_takes_over_what_a_dead_predecessor_left(
         run = finished(restarted, association, str(waiting))
         assert run["status"] == "succeeded", run
         assert _status(db_url, dead)[0] is RunStatus.FAILED
+
+
+def test_a_run_being_written_is_not_taken_for_dead(
+    client: TestClient, association: Actor, territory: Territory, workers: Workers, db_url: str
+) -> None:
+    # Its heartbeat waits for the row its writer holds: a sweep meanwhile (here, the one
+    # of an overlapping submission) must leave it to finish, not fail it afterwards.
+    workers.configure(run_stale_seconds=STALE_SECONDS)
+    programme_id = territory.programme["id"]
+    writing = _left_behind(db_url, association, programme_id, RunStatus.RUNNING, STALE_SECONDS + 30)
+    locked = threading.Event()
+
+    def write_results() -> None:
+        with Session(engine_for(db_url)) as session:
+            lock_writes(session)
+            run = session.get(MatchingRun, writing, with_for_update=True)
+            assert run is not None
+            run.status, run.phase, run.progress = RunStatus.SUCCEEDED, RunPhase.DONE, 100
+            session.flush()
+            locked.set()
+            time.sleep(1.0)  # a long write
+            session.commit()
+
+    writer = threading.Thread(target=write_results)
+    writer.start()
+    locked.wait(timeout=30)
+    client.post(
+        "/v1/matching-runs", json={"programme_ids": [programme_id]}, headers=association.headers
+    )
+    writer.join(timeout=60)
+    assert _status(db_url, writing)[0] is RunStatus.SUCCEEDED

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csr_matrix, vstack
 
-from app.matching.arrays import FloatArray, IntArray
+from app.matching.arrays import BoolArray, FloatArray, IntArray
 from app.matching.candidates import CandidateArcs
 from app.matching.flows import score_cap
 
@@ -66,6 +66,14 @@ def constraint_rows(
     return vstack(blocks, format="csr"), np.concatenate(rhs).astype(np.float64)
 
 
+EXACT_OBJECTIVE = 1e8
+"""Largest objective value solved in one scalarised solve. SCIP stops once the relative
+gap is within its epsilon (1e-9), and GLOP's optimality tolerances are relative too:
+beyond 1e9 an ``optimal`` answer could be a unit of score short. Ten times below that,
+one unit stays visible; above, the count and the score are solved one after the other,
+each on values far below it."""
+
+
 def _count_weight(arcs: CandidateArcs, idx: IntArray, quality_first: bool) -> int:
     """``big``: one more match outweighs any score (the sum of each young person's best
     arc, plus one); 0 for ``quality_first``."""
@@ -76,32 +84,70 @@ def _count_weight(arcs: CandidateArcs, idx: IntArray, quality_first: bool) -> in
     return int(best.sum()) + 1
 
 
+def _scalarised(big: int, count_bound: int) -> bool:
+    """Whether ``big × count + score`` stays small enough to be solved in one go."""
+    return big * (count_bound + 1) < EXACT_OBJECTIVE
+
+
 def _model(
     arcs: CandidateArcs,
     idx: IntArray,
     mentor_remaining: IntArray,
     programme_remaining: IntArray,
-    big: int,
+    weights: FloatArray,
+    *,
+    integral: bool = False,
+    at_least: int | None = None,
 ) -> Any:
-    """The component's LP (``0 ≤ x ≤ 1``), objective ``big × count + score``."""
+    """The component's LP (``0 ≤ x ≤ 1``; binary with ``integral``) maximising
+    ``weights · x``, with ``count ≥ at_least`` when given."""
     matrix, rhs = constraint_rows(arcs, idx, mentor_remaining, programme_remaining)
+    lower = np.full(rhs.size, -np.inf)
+    if at_least is not None:
+        matrix = vstack([matrix, csr_matrix(np.ones((1, idx.size)))], format="csr")
+        rhs, lower = np.r_[rhs, np.inf], np.r_[lower, float(at_least)]
     model = mbh.ModelBuilderHelper()
     model.fill_model_from_sparse_data(
-        np.zeros(idx.size),
-        np.ones(idx.size),
-        big + arcs.score[idx].astype(np.float64),
-        np.full(rhs.size, -np.inf),
-        rhs,
-        matrix,
+        np.zeros(idx.size), np.ones(idx.size), weights, lower, rhs, matrix
     )
     model.set_maximize(True)
+    if integral:
+        for j in range(idx.size):
+            model.set_var_integrality(j, True)
     return model
 
 
-def _solver(kind: str, deadline: float) -> Any:
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Answer:
+    values: FloatArray
+    proven: bool
+    bound: float
+
+
+def _ask(kind: str, model: Any, deadline: float, hint: BoolArray | None = None) -> _Answer | None:
+    """Solve ``model`` with GLOP or SCIP within ``deadline``; None without a solution."""
+    if deadline <= time.perf_counter():
+        return None
+    if hint is not None:
+        for j, value in enumerate(hint.astype(np.float64).tolist()):
+            model.add_hint(j, value)
     solver = mbh.ModelSolverHelper(kind)
     solver.set_time_limit_in_seconds(max(0.001, deadline - time.perf_counter()))
-    return solver
+    if kind == "scip":
+        # OPTIMAL must mean optimal: no relative gap tolerance (the default is 1e-4).
+        solver.set_solver_specific_parameters("limits/gap = 0")
+    solver.solve(model)
+    status = solver.status()
+    if status not in (mbh.SolveStatus.OPTIMAL, mbh.SolveStatus.FEASIBLE):
+        return None
+    proven = status == mbh.SolveStatus.OPTIMAL
+    bound = solver.objective_value() if kind == "glop" else solver.best_objective_bound()
+    return _Answer(np.asarray(solver.variable_values()), proven, float(bound))
+
+
+def _floor(bound: float) -> int:
+    """A solver's bound, rounded down with a margin for its floating-point tolerance."""
+    return int(np.floor(bound + 1e-9 * abs(bound) + 1e-6))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -124,17 +170,28 @@ def lp_relaxation(
 
     The constraint matrix is a network plus a few programme rows, so the LP optimum is
     usually integral: it is then optimal for the integer programme, with the LP as
-    proof. When it is fractional, ``floor(value / big)`` still bounds the count."""
+    proof. When it is fractional, the LP's count still bounds the count."""
+    rows = (arcs, idx, mentor_remaining, programme_remaining)
+    scores = arcs.score[idx].astype(np.float64)
     big = _count_weight(arcs, idx, quality_first)
-    model = _model(arcs, idx, mentor_remaining, programme_remaining, big)
-    solver = _solver("glop", deadline)
-    solver.solve(model)
-    if solver.status() != mbh.SolveStatus.OPTIMAL:
-        return LpResult(None, None)
-    bound = None
-    if not quality_first:
-        bound = int(np.floor(solver.objective_value() / big + 1e-9))
-    values = np.asarray(solver.variable_values())
+    bound: int | None = None
+    if quality_first or _scalarised(big, int(np.unique(arcs.mentee[idx]).size)):
+        answer = _ask("glop", _model(*rows, big + scores), deadline)
+        if answer is None or not answer.proven:
+            return LpResult(None, None)
+        if not quality_first:
+            bound = int(np.floor(answer.bound / big + 1e-9))
+    else:
+        count = _ask("glop", _model(*rows, np.ones(idx.size)), deadline)
+        if count is None or not count.proven:
+            return LpResult(None, None)
+        bound = _floor(count.bound)
+        if abs(count.bound - round(count.bound)) > 1e-6:
+            return LpResult(None, bound)  # fractional count: no integral optimum here
+        answer = _ask("glop", _model(*rows, scores, at_least=bound), deadline)
+        if answer is None or not answer.proven:
+            return LpResult(None, bound)
+    values = answer.values
     if np.any(np.abs(values - np.round(values)) > 1e-6):
         return LpResult(None, bound)
     return LpResult(np.sort(idx[values > 0.5]), bound)
@@ -161,47 +218,60 @@ def solve_mip(
     """Exact integer programme of one component (SCIP), hinted with the feasible
     solution ``hint`` and kept when SCIP finds nothing better in time.
 
-    One solve of the scalarised objective: measured on a 2,630-arc component of the
-    10k benchmark, 0.09 s, where two phases (most matches, then best score at that
-    count) took 0.3 s. ``relaxed``: the bounds (count, score) known before."""
+    One solve of the scalarised objective when it stays below ``EXACT_OBJECTIVE``
+    (measured on a 2,630-arc component of the 10k benchmark: 0.09 s, where two phases —
+    most matches, then best score at that count — took 0.3 s), else two phases.
+    ``relaxed``: the bounds (count, score) known before."""
     relaxed_count, relaxed_score = relaxed
+    rows = (arcs, idx, mentor_remaining, programme_remaining)
+    scores = arcs.score[idx].astype(np.float64)
+    current = np.isin(idx, hint)
     big = _count_weight(arcs, idx, quality_first)
-    model = _model(arcs, idx, mentor_remaining, programme_remaining, big)
-    for j in range(idx.size):
-        model.set_var_integrality(j, True)
-    hinted = np.isin(idx, hint)
-    for j, value in enumerate(hinted.astype(np.float64).tolist()):
-        model.add_hint(j, value)
-    chosen = idx[hinted]
-    scores = arcs.score
-    proven = False
-    bound: int | None = None
-    if deadline > time.perf_counter():
-        solver = _solver("scip", deadline)
-        # OPTIMAL must mean optimal: no relative gap tolerance (the default is 1e-4).
-        solver.set_solver_specific_parameters("limits/gap = 0")
-        solver.solve(model)
-        status = solver.status()
-        if status in (mbh.SolveStatus.OPTIMAL, mbh.SolveStatus.FEASIBLE):
-            found = idx[np.asarray(solver.variable_values()) > 0.5]
-            if big * found.size + scores[found].sum() >= big * chosen.size + scores[chosen].sum():
-                chosen = found
-            proven = status == mbh.SolveStatus.OPTIMAL
-            value = big * int(chosen.size) + int(scores[chosen].sum())
-            # The bound of a proven optimum is its value; otherwise SCIP's, rounded
-            # down with a margin for its floating-point tolerance.
-            raw = solver.best_objective_bound()
-            bound = value if proven else int(np.floor(raw + 1e-9 * abs(raw) + 1e-6))
-    count, score = int(chosen.size), int(scores[chosen].sum())
-    if quality_first:
-        b_score = relaxed_score if bound is None else min(relaxed_score, bound)
-        return MipResult(np.sort(chosen), proven, relaxed_count, max(score, b_score))
-    bound_count = relaxed_count if bound is None else min(relaxed_count, bound // big)
-    if count >= bound_count and bound is not None:
+
+    def value(mask: BoolArray, weights: FloatArray) -> float:
+        return float(weights[mask].sum())
+
+    if quality_first or _scalarised(big, relaxed_count):
+        weights = big + scores
+        answer = _ask("scip", _model(*rows, weights, integral=True), deadline, current)
+        proven = answer is not None and answer.proven
+        bound: int | None = None
+        if answer is not None:
+            found = answer.values > 0.5
+            if value(found, weights) >= value(current, weights):
+                current = found
+            # A proven optimum bounds itself; otherwise SCIP's bound.
+            bound = int(value(current, weights)) if proven else _floor(answer.bound)
+        count, score = int(current.sum()), int(value(current, scores))
+        if quality_first:
+            b_score = relaxed_score if bound is None else min(relaxed_score, bound)
+            return MipResult(np.sort(idx[current]), proven, relaxed_count, max(score, b_score))
+        bound_count = relaxed_count if bound is None else min(relaxed_count, bound // big)
+        at_count = None if bound is None else bound - big * count
+    else:
+        ones = np.ones(idx.size)
+        answer = _ask("scip", _model(*rows, ones, integral=True), deadline, current)
+        bound_count, proven = relaxed_count, False
+        if answer is not None:
+            found = answer.values > 0.5
+            if found.sum() >= current.sum():
+                current = found
+            proven = answer.proven
+            bound_count = min(relaxed_count, int(current.sum()) if proven else _floor(answer.bound))
+        count, at_count = int(current.sum()), None
+        if proven:
+            model = _model(*rows, scores, integral=True, at_least=count)
+            answer = _ask("scip", model, deadline, current)
+            proven = answer is not None and answer.proven
+            if answer is not None:
+                found = answer.values > 0.5
+                if value(found, scores) >= value(current, scores):
+                    current = found
+                at_count = int(value(current, scores)) if proven else _floor(answer.bound)
+        score = int(value(current, scores))
+    if count >= bound_count and at_count is not None:
         # No solution matches more: the bound caps the score at this count.
-        b_score = bound - big * count
-        if count >= relaxed_count:
-            b_score = min(b_score, relaxed_score)
+        b_score = at_count if count < relaxed_count else min(at_count, relaxed_score)
     elif count >= relaxed_count:
         b_score = relaxed_score
     else:
@@ -209,4 +279,4 @@ def solve_mip(
         # that count only. Below it (the optimum may match fewer), the best score
         # whatever the count is the valid bound.
         b_score = score_cap(arcs, idx, mentor_remaining, programme_remaining)
-    return MipResult(np.sort(chosen), proven, max(count, bound_count), max(score, b_score))
+    return MipResult(np.sort(idx[current]), proven, max(count, bound_count), max(score, b_score))

@@ -28,8 +28,9 @@ flow is a *relaxation*: its optimum is a valid bound. Then:
    programme rows: the LP optimum is almost always integral, and then it is optimal —
    measured: 0.3 s where SCIP took 3 s and CP-SAT did not prove optimality in 30 s on
    an 18k-arc component); if the LP optimum is fractional, SCIP up to ``MIP_MAX_ARCS``
-   (one solve of ``big × count + score``, see :mod:`app.matching.integer`), hinted
-   with the repaired solution and bounded by the relaxation. Both run
+   (both maximise ``big × count + score``, in one solve or, on large values, count
+   then score: see :mod:`app.matching.integer`), hinted with the repaired solution
+   and bounded by the relaxation. Both run
    under ``Policy.mip_time_limit_s``; when it is hit, the best solution is kept and
    the proven gap reported;
 4. larger components (and those left when time ran out) get a Lagrangian search on

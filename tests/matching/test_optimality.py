@@ -17,8 +17,17 @@ from tests.matching.reference import exact_optimum, feasible_quads
 SEEDS = range(40)
 
 
+@pytest.fixture(params=["one solve", "two phases"])
+def phases(request, monkeypatch):
+    """The integer programmes solved scalarised (small objectives) or count first, then
+    score (large ones): forced here on small instances."""
+    if request.param == "two phases":
+        monkeypatch.setattr(integer, "EXACT_OBJECTIVE", 0.0)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_lexicographic_optimum_matches_cp_sat_on_the_full_model(seed):
+def test_lexicographic_optimum_matches_cp_sat_on_the_full_model(seed, phases):
     pb = random_problem(seed, n_mentees=14, n_mentors=8)
     result = solve(pb)
     assert validate(pb, result) == []
@@ -32,7 +41,7 @@ def test_lexicographic_optimum_matches_cp_sat_on_the_full_model(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_quality_first_optimum_matches_cp_sat(seed):
+def test_quality_first_optimum_matches_cp_sat(seed, phases):
     pb = random_problem(
         seed,
         n_mentees=14,
@@ -104,7 +113,7 @@ def test_capped_runs_stay_valid_and_close(seed):
     assert result.stats.matched <= uncapped.stats.matched
 
 
-def test_mip_out_of_time_returns_the_hint_and_no_proof():
+def test_mip_out_of_time_returns_the_hint_and_no_proof(phases):
     pb = random_problem(3, n_mentees=14, n_mentors=8)
     arrs = build_arrays(pb, build_context(pb))
     arcs = cand.generate(arrs, pb.policy, pb.run_date)
@@ -119,7 +128,7 @@ def test_mip_out_of_time_returns_the_hint_and_no_proof():
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_scip_path_is_optimal_when_the_lp_is_fractional(seed, monkeypatch):
+def test_scip_path_is_optimal_when_the_lp_is_fractional(seed, monkeypatch, phases):
     # Force the fallback used when the LP relaxation has a fractional optimum.
     monkeypatch.setattr(solver_module, "lp_relaxation", lambda *args: LpResult(None, None))
     pb = random_problem(seed, n_mentees=14, n_mentors=8)
@@ -155,7 +164,7 @@ def test_relaxation_by_component_has_the_optimum_of_the_single_flow(seed, qualit
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_lp_count_bound_is_valid_and_integral_optima_are_exact(seed):
+def test_lp_count_bound_is_valid_and_integral_optima_are_exact(seed, phases):
     pb, arrs, arcs = _arcs(seed)
     if len(arcs) == 0:
         return
@@ -310,7 +319,9 @@ def test_engine_through_the_lagrangian_path_is_valid_with_valid_bounds(
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_mip_score_bound_stays_valid_when_the_optimum_matches_fewer_than_the_relaxation(seed):
+def test_mip_score_bound_stays_valid_when_the_optimum_matches_fewer_than_the_relaxation(
+    seed, phases
+):
     # A relaxation claiming one more match than possible, with a low score at that
     # count: its score does not bound solutions that match fewer.
     pb, arrs, arcs = _arcs(seed)

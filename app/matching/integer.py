@@ -1,11 +1,11 @@
 """The integer programme of one component: its LP relaxation (GLOP) and, when the LP
 optimum is fractional, the exact MIP (SCIP).
 
-Both are built at once from sparse arrays (OR-Tools' model builder), and both take the
-lexicographic objective scalarised as ``big × count + score`` with ``big`` above any
-total score of the component: maximising it maximises the count, then the score.
-Integer scores keep every objective value an integer well below 2**53, so the
-scalarisation stays exact in floating point.
+Both are built at once from sparse arrays (OR-Tools' model builder). The lexicographic
+objective is scalarised as ``big × count + score``, with ``big`` above any total score
+of the component (maximising it maximises the count, then the score), while its values
+stay below ``EXACT_OBJECTIVE``; on larger components the count is maximised first, then
+the score at that count, so that the solvers' relative tolerances never hide a unit.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def resolve(location: LocationIn, field_prefix: str = "location") -> Place:
         )
     except GeocodingError as exc:
         raise ValidationFailed(
-            [{"field": f"{field_prefix}.{exc.field}", "message": str(exc)}]
+            [{"field": f"{field_prefix}.{exc.field}", "message": exc.message}]
         ) from exc
 
 

@@ -209,14 +209,14 @@ class Importer:
                     self._reject(row, path, message, external_id)
             unplaced = self._unplaced(record, failed)
             if unplaced is not None:
-                self._reject(row, f"location.{unplaced.field}", str(unplaced), external_id)
+                self._reject(row, f"location.{unplaced.field}", unplaced.message, external_id)
             return None
         errors: list[tuple[str, str]] = []
         if data.organisation_id is not None and data.organisation_id != self.organisation_id:
             errors.append(("organisation_id", "must be the importing organisation, or omitted"))
         place = self._place(data.location)
         if isinstance(place, GeocodingError):
-            errors.append((f"location.{place.field}", str(place)))
+            errors.append((f"location.{place.field}", place.message))
         employer_id: uuid.UUID | None = None
         if self.spec.kind is ImportKind.MENTORS:
             employer = self._employer(data.kind, data.employer_id)

@@ -260,3 +260,16 @@ def test_not_found_names_the_record_in_the_singular(
     record_id = "8d0e5f3c-0000-4000-8000-000000000000"
     body = assert_problem(client.get(f"{path}/{record_id}", headers=admin.headers), 404)
     assert body["detail"] == f"no {name} {record_id}"
+
+
+def test_an_unknown_commune_is_named_once(client: TestClient, association: Actor) -> None:
+    response = client.post(
+        "/v1/mentees",
+        json=mentee_payload(location={"insee": "99999"}),
+        headers=association.headers,
+    )
+    body = assert_problem(response, 422)
+    assert body["errors"] == [
+        {"field": "location.insee", "message": "unknown INSEE commune code '99999'"}
+    ]
+    assert body["detail"] == "location.insee: unknown INSEE commune code '99999'"

@@ -5,8 +5,8 @@ the HTTP status.
 One test per operation (schemathesis parametrises over the schema), on a fresh database
 holding the demo territory. Each generated case is sent as generated (random ids: mostly
 404 or 422) and, when its path has parameters, once more with the ids of real records, so
-that the handlers behind the lookups are fuzzed too. Every request is sent twice, with an
-admin key and with a company_hr key.
+that the handlers behind the lookups are fuzzed too. Every request is sent three times,
+with an admin, an association and a company_hr key.
 
 Deterministic: Hypothesis is derandomised, keeps no example database and has no deadline;
 each operation gets a bounded number of examples. Runs that the fuzzer submits are
@@ -52,6 +52,7 @@ COVERAGE_PHASE = False
 
 KEYS = {
     "admin": demo.DEMO_KEYS[Role.ADMIN],
+    "association": demo.DEMO_KEYS[Role.ASSOCIATION],
     "company_hr": demo.DEMO_KEYS[Role.COMPANY_HR],
 }
 PROBLEM_JSON = "application/problem+json"

@@ -41,8 +41,8 @@ from app.runs.options import ExecutionOptions
 from app.supports.models import Support
 from app.vocabulary import Role
 
-# Generated cases per operation (plus the schema's own examples). With the two keys and
-# the second send with real ids, an operation sees up to about 4 x 15 requests.
+# Generated cases per operation (plus the schema's own examples). With the three keys and
+# the second send with real ids, an operation sees up to about 6 x 15 requests.
 MAX_EXAMPLES = 12
 
 # schemathesis' coverage phase (boundary and negative values for every keyword of the

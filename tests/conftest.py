@@ -58,16 +58,32 @@ def database_url(
         migrate.upgrade(url)
         yield url
         return
-    if not _pg_available():
-        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
-            pytest.fail("PostgreSQL is required under CI=true but does not answer")
-        pytest.skip("PostgreSQL not reachable")
+    _require_pg()
     name, url = _create_pg_database()
     try:
         migrate.upgrade(url)
         yield url
     finally:
         _drop_pg_database(name, url)
+
+
+def _require_pg() -> None:
+    if not _pg_available():
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail("PostgreSQL is required under CI=true but does not answer")
+        pytest.skip("PostgreSQL not reachable")
+
+
+@pytest.fixture
+def empty_pg_url() -> Iterator[str]:
+    """A new PostgreSQL database, not migrated, for tests about migrating itself."""
+    _require_pg()
+    name, url = _create_pg_database()
+    try:
+        yield url
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _wipe(url: str) -> None:

@@ -94,7 +94,8 @@ def write_results(
                 for pl in planned
                 if pl.change is ProposalChange.REPLACES and pl.previous
             }
-            released, skipped = _release_plan(session, snapshot, planned, withdrawn, now)
+            releasable = replaced | {m.id for m in withdrawn}
+            released, skipped = _release_plan(session, snapshot, planned, releasable, now)
             for prior_id in sorted(released):
                 match = session.get(Match, prior_id, with_for_update=True)
                 why = "replaced" if prior_id in replaced else "withdrawn"
@@ -183,21 +184,19 @@ def _release_plan(
     session: Session,
     snapshot: Snapshot,
     planned: list[_Planned],
-    withdrawn: list[PriorMatch],
+    releasable: set[uuid.UUID],
     now: datetime,
 ) -> tuple[set[uuid.UUID], dict[int, str]]:
-    """The earlier matches to end, and the proposals to skip, against the data as it is
-    now. An earlier match is only ended if the plan still holds around it: kept when
-    its replacement is skipped, and no running pair is broken at all once any proposal
-    is skipped (the rematch that justified it is no longer the one written). Keeping a
-    match holds its capacity, which may skip more proposals: repeated until stable."""
+    """The earlier matches to end (among ``releasable``: replaced or withdrawn by the
+    plan), and the proposals to skip, against the data as it is now. An earlier match is
+    only ended if the plan still holds around it: kept when its replacement is skipped,
+    and no running pair is broken at all once any proposal is skipped (the rematch that
+    justified it is no longer the one written). Keeping a match holds its capacity, which
+    may skip more proposals: repeated until stable."""
     kept: set[uuid.UUID] = set()
     running = {m.id for m in snapshot.reconsidered if m.status is not MatchStatus.PROPOSED}
     while True:
-        released = {
-            pl.previous.id for pl in planned if pl.change is ProposalChange.REPLACES and pl.previous
-        } | {m.id for m in withdrawn}
-        released -= kept
+        released = releasable - kept
         skipped = revalidate(session, snapshot, planned, released, now)
         keep = {
             pl.previous.id

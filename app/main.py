@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 import app as app_package
 from app import problems
+from app.i18n.middleware import TranslationMiddleware
 from app.runs.executors import get_executor
 
 logger = logging.getLogger("binome")
@@ -20,7 +21,7 @@ locally, without duplicating support they already receive, within programme capa
 tells each territory which needs go unanswered and why.
 
 Authenticate with an API key in the `X-API-Key` header. Every error is
-`application/problem+json` (RFC 9457)."""
+`application/problem+json` (RFC 9457). Send `Accept-Language: fr` for messages in French."""
 
 # Routers are discovered: every domain package with a ``router.py`` exposing ``router``.
 FIRST = ("health", "auth", "organisations", "programmes", "mentors", "mentees", "supports")
@@ -51,6 +52,8 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     app = FastAPI(title="Binôme", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
+    # Error documents and import reports speak the caller's language (Accept-Language).
+    app.add_middleware(TranslationMiddleware)
     for router in domain_routers():
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     return app

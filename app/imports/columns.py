@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from app.i18n.catalogue import labels
 from app.imports.reading import ImportFileError
 from app.imports.vocabulary import ImportKind
 
@@ -162,11 +163,19 @@ def convert(cell: Cell, text: str) -> Any:
     return text
 
 
+def english_column(name: str) -> str:
+    """A header cell's column: the English name, or the French one of the templates."""
+    return FRENCH_COLUMNS.get(name, name)
+
+
+FRENCH_COLUMNS = {french: english for english, french in labels("column", "fr").items()}
+
+
 def layout(kind: ImportKind, header: Sequence[str]) -> Layout:
     """Map a header to the columns of ``kind``; unknown, duplicated or missing columns are
     an error naming them (nothing is silently dropped)."""
     known = {column.name: column for column in COLUMNS[kind]}
-    names = [name.strip().lower() for name in header]
+    names = [english_column(name.strip().lower()) for name in header]
     unknown = [(index, header[index]) for index, name in enumerate(names) if name not in known]
     if unknown:
         index, original = unknown[0]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.auth.service import Caller
 from app.config import get_settings
 from app.errors import NotFound, problem
+from app.i18n.catalogue import labels, translate
 from app.imports import csv_out, idempotency
 from app.imports.models import ImportReport
 from app.imports.reading import Body, ImportFileError
@@ -172,11 +173,20 @@ def visible_report(session: Session, caller: Caller, import_id: uuid.UUID) -> Im
     return report
 
 
-def errors_csv(report: ImportReport) -> str:
-    """The rejected rows of an import, as CSV (cells escaped against formula injection)."""
-    rows: list[list[object]] = [["row", "column", "field", "external_id", "message"]]
+def errors_csv(report: ImportReport, locale: str = "en") -> str:
+    """The rejected rows of an import, as CSV (cells escaped against formula injection),
+    with headers and messages in ``locale``."""
+    names = labels("column", locale)
+    header = ["row", "column", "field", "external_id", "message"]
+    rows: list[list[object]] = [[names.get(name, name) for name in header]]
     rows.extend(
-        [e.get("row"), e.get("column"), e.get("field"), e.get("external_id"), e.get("message")]
+        [
+            e.get("row"),
+            e.get("column"),
+            e.get("field"),
+            e.get("external_id"),
+            translate(str(e.get("message", "")), locale),
+        ]
         for e in report.errors
     )
     return csv_out.render(rows)

@@ -15,6 +15,7 @@ from app.auth.service import Caller
 from app.config import get_settings
 from app.db import SessionDep
 from app.errors import Forbidden, UnsupportedMediaType
+from app.i18n import negotiate
 from app.imports import idempotency, templates
 from app.imports.reading import receive
 from app.imports.reports import (
@@ -105,12 +106,21 @@ def import_template(
     kind: ImportKind,
     caller: CallerDep,
     separator: Annotated[str, Query(pattern="^(semicolon|comma)$")] = "semicolon",
+    accept_language: Annotated[
+        str | None,
+        Header(description="column headers in French by default; `en` for English ones"),
+    ] = None,
 ) -> Response:
     if caller.role is Role.PUBLIC_BODY or (
         caller.role is Role.COMPANY_HR and kind is ImportKind.MENTEES
     ):
         raise Forbidden(f"role {caller.role.value} does not import {kind.value}")
-    text = templates.template(kind, caller.role, ";" if separator == "semicolon" else ",")
+    text = templates.template(
+        kind,
+        caller.role,
+        ";" if separator == "semicolon" else ",",
+        negotiate(accept_language, default="fr"),
+    )
     return _csv_response(text, f"binome-{kind.value}-template.csv")
 
 
@@ -126,9 +136,16 @@ def get_import(import_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> 
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "the rejected rows"}},
 )
-def get_import_errors(import_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> Response:
+def get_import_errors(
+    import_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    accept_language: Annotated[str | None, Header(description="`fr`: French messages")] = None,
+) -> Response:
     report = visible_report(session, caller, import_id)
-    return _csv_response(errors_csv(report), f"binome-import-{report.id}-errors.csv")
+    return _csv_response(
+        errors_csv(report, negotiate(accept_language)), f"binome-import-{report.id}-errors.csv"
+    )
 
 
 async def _import(

@@ -1,5 +1,6 @@
 """Downloadable CSV templates: the expected columns and one example row per role."""
 
+from app.i18n.catalogue import labels
 from app.imports import csv_out
 from app.imports.columns import COLUMNS
 from app.imports.vocabulary import ImportKind
@@ -17,9 +18,12 @@ ROLE_EXAMPLES: dict[tuple[ImportKind, Role], dict[str, str]] = {
 }
 
 
-def template(kind: ImportKind, role: Role, separator: str = ";") -> str:
+def template(kind: ImportKind, role: Role, separator: str = ";", locale: str = "fr") -> str:
+    """The template in ``locale``: French column headers by default (imports read the
+    English and the French names alike); cell values stay the API's codes."""
     columns = COLUMNS[kind]
     overrides = ROLE_EXAMPLES.get((kind, role), {})
-    header = [column.name for column in columns]
+    names = labels("column", locale)
+    header = [names.get(column.name, column.name) for column in columns]
     example = [overrides.get(column.name, column.example) for column in columns]
     return csv_out.render([header, example], separator)

@@ -172,8 +172,11 @@ def test_reports_are_scoped_to_the_organisation(
     )
 
 
-def _template(client: TestClient, actor: Actor, kind: str, **params: str) -> list[list[str]]:
-    response = client.get(f"/v1/imports/templates/{kind}.csv", params=params, headers=actor.headers)
+def _template(
+    client: TestClient, actor: Actor, kind: str, language: str | None = None, **params: str
+) -> list[list[str]]:
+    headers = {**actor.headers, **({"Accept-Language": language} if language else {})}
+    response = client.get(f"/v1/imports/templates/{kind}.csv", params=params, headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
@@ -186,15 +189,29 @@ def _template(client: TestClient, actor: Actor, kind: str, **params: str) -> lis
     ("actor_name", "kind"),
     [("association", "mentors"), ("association", "mentees"), ("company", "mentors")],
 )
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (None, {"identifiant_externe", "code_insee", "code_postal", "programmes", "langues"}),
+        ("fr-FR,fr;q=0.9", {"identifiant_externe", "code_insee", "langues"}),
+        ("en", {"external_id", "insee", "postcode", "lat", "lon", "programme_ids", "languages"}),
+    ],
+)
 def test_templates_import_as_they_are(
-    client: TestClient, request: pytest.FixtureRequest, actor_name: str, kind: str
+    client: TestClient,
+    request: pytest.FixtureRequest,
+    actor_name: str,
+    kind: str,
+    language: str | None,
+    expected: set[str],
 ) -> None:
+    """Templates come with French headers unless English is asked for; both import."""
     actor: Actor = request.getfixturevalue(actor_name)
-    header, example = _template(client, actor, kind)
-    assert header[0] == "external_id"
-    assert {"insee", "postcode", "lat", "lon", "programme_ids", "languages"} <= set(header)
+    header, example = _template(client, actor, kind, language)
+    assert expected <= set(header)
     assert len(example) == len(header)
-    response = client.get(f"/v1/imports/templates/{kind}.csv", headers=actor.headers)
+    headers = {**actor.headers, **({"Accept-Language": language} if language else {})}
+    response = client.get(f"/v1/imports/templates/{kind}.csv", headers=headers)
     imported = post_import(client, actor, kind, response.content)
     assert imported.status_code == 200, imported.text
     assert imported.json()["counts"]["created"] == 1
@@ -203,8 +220,8 @@ def test_templates_import_as_they_are(
 def test_template_examples_differ_by_role(
     client: TestClient, association: Actor, company: Actor
 ) -> None:
-    header, hr_example = _template(client, company, "mentors")
-    _, association_example = _template(client, association, "mentors", separator="comma")
+    header, hr_example = _template(client, company, "mentors", "en")
+    _, association_example = _template(client, association, "mentors", "en", separator="comma")
     kind = header.index("kind")
     assert (hr_example[kind], association_example[kind]) == ("employee", "volunteer")
 

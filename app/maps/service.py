@@ -3,7 +3,8 @@
 Every role may see the territorial pictures (aggregates only, like the territory
 diagnostic), with counts from 1 to 4 withheld for all but admins. Charts of a company's
 employees are for that company's HR and for admins; HR sees its own employees' figures
-exactly, as it already sees their records.
+exactly, as it already sees their records, and so does an association for its own
+programmes.
 """
 
 import uuid
@@ -82,9 +83,11 @@ def chart_scope(
     """The scope of a chart and whether its figures are exact for this caller."""
     if department is not None:
         check_department(department, "department")
-    if programme_id is not None:
-        programmes.get(session, programme_id)  # 404 when unknown
     exact = caller.is_admin
+    if programme_id is not None:
+        programme = programmes.get(session, programme_id)  # 404 when unknown
+        # The association running it sees each of its matches through the API already.
+        exact = exact or programme.organisation_id == caller.organisation_id
     if employer_id is not None:
         if caller.role is Role.COMPANY_HR and employer_id == caller.organisation_id:
             exact = True

@@ -16,8 +16,11 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.orm import Session
 
+from app.config import get_settings
+from app.db import engine_for
 from app.demo import DEMO_KEYS
 from app.vocabulary import Role
+from tests.conftest import _wipe
 from tests.dashboard.conftest import demo_with_history
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,9 +48,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def server(db_url: str, session: Session, tmp_path: Path) -> Iterator[str]:
-    demo_with_history(session)
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One server per database for all roles, so pictures drawn once are reused."""
+    tmp_path = tmp_path_factory.mktemp("server")
+    _wipe(database_url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BINOME_DATABASE_URL", database_url)
+        get_settings.cache_clear()
+        with Session(engine_for(database_url)) as session:
+            demo_with_history(session)
+    get_settings.cache_clear()
     port = free_port()
     log = (tmp_path / "uvicorn.log").open("wb")
     process = subprocess.Popen(
@@ -61,7 +72,7 @@ def server(db_url: str, session: Session, tmp_path: Path) -> Iterator[str]:
             "--port",
             str(port),
         ],
-        env={**os.environ, "BINOME_DATABASE_URL": db_url, "BINOME_RUN_POOL_WORKERS": "1"},
+        env={**os.environ, "BINOME_DATABASE_URL": database_url, "BINOME_RUN_POOL_WORKERS": "1"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         description="testing aid: while this file exists, runs wait in their solving phase "
         "(still cancellable); empty in production",
     )
+    session_secret: str = Field(
+        default="",
+        description="mixed into the dashboard's session signatures, so that a leaked "
+        "database alone cannot forge a session; set it in production",
+    )
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
 
 
 @lru_cache

@@ -203,7 +203,9 @@ def median_days(session: Session, scope: Scope, period: Period, moment: Any) -> 
     """Median of (``moment`` − the day the young person started waiting), in days, over
     the matches whose ``moment`` falls in the period."""
     day = utc_day(moment)
-    days = day - utc_day(Mentee.waiting_since)
+    # A waiting date moved after the match (a record corrected later) counts as no wait.
+    waited = day - utc_day(Mentee.waiting_since)
+    days = case((waited > 0, waited), else_=0)
     where = _between(day, period)
     if session.get_bind().dialect.name == "postgresql":
         stmt = _scoped(select(func.percentile_cont(0.5).within_group(days)), scope)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from app.identity.keys import oldest_active_version
-from app.identity.models import Identity, IdentityDigest
+from app.identity.models import DIGEST_LENGTH, Identity, IdentityDigest
 from app.identity.service import covered_needs, elsewhere
 from app.mentees.models import Mentee
 
@@ -25,7 +25,7 @@ def person_key(session: Session) -> ColumnElement[str]:
     version = oldest_active_version(session)
     own_id = cast(Mentee.id, String)
     if version is None:
-        return own_id
+        return own_id.label("person_key")
     digest = (
         select(IdentityDigest.digest)
         .join(Identity, Identity.id == IdentityDigest.identity_id)
@@ -37,7 +37,7 @@ def person_key(session: Session) -> ColumnElement[str]:
         .limit(1)
         .scalar_subquery()
     )
-    return func.coalesce(digest, own_id)
+    return func.coalesce(digest, own_id).label("person_key")
 
 
 def linked_elsewhere() -> ColumnElement[bool]:
@@ -113,7 +113,7 @@ def by_person(
         )
     # Only records with an identity can be covered elsewhere (no organisation has the
     # nil id, so every owner counts as "elsewhere" here: the person's coverage is wanted).
-    linked_ids = [i for i in ids if keys.get(i, str(i)) != str(i)]
+    linked_ids = [i for i in ids if len(keys.get(i, "")) == DIGEST_LENGTH]
     declared = elsewhere(session, [(i, uuid.UUID(int=0)) for i in linked_ids], day)
     people: dict[str, tuple[str, str, list[str], bool, Any]] = {}
     for record_id, insee, needs, qpv, rural_zone in sorted(rows, key=lambda r: str(r[0])):

@@ -21,9 +21,9 @@ from app.vocabulary import Need, Role
 
 def visible(caller: Caller) -> ColumnElement[bool] | None:
     """Supports recorded by the caller or concerning the young people it refers (a
-    public body: those it recorded)."""
+    public body: those it declared by identity, which name no young person)."""
     if caller.role is Role.PUBLIC_BODY:
-        return Support.organisation_id == caller.organisation_id
+        return (Support.organisation_id == caller.organisation_id) & Support.mentee_id.is_(None)
     mentee_scope = mentees.visible(caller)
     if mentee_scope is None:
         return None

@@ -110,6 +110,57 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--secret-file",
+        default=None,
+        help="key file to update (default: BINOME_IDENTITY_SECRET_FILE; without one, the "
+        "new settings are printed)",
+    )
+    parser.add_argument(
+        "--retire", type=int, default=None, metavar="VERSION", help="retire an older key version"
+    )
+
+
+@command("rotate-identity-secret", _rotate_args)
+def rotate_identity_secret(args: argparse.Namespace) -> int:
+    """Add a new identity key version (older hashes stay valid), or retire an old one."""
+    from pathlib import Path
+
+    from app.db import new_session
+    from app.identity.keys import KeyConfigurationError
+    from app.identity.rotation import retire, rotate
+
+    migrate_database(args)
+    settings = get_settings()
+    name = args.secret_file or settings.identity_secret_file
+    secret_file = Path(name) if name else None
+    with new_session() as session:
+        try:
+            if args.retire is not None:
+                orphaned = retire(session, settings, args.retire, secret_file)
+                session.commit()
+                print(f"identity key {args.retire} retired; {orphaned} record(s) had no other "
+                      "hash and are no longer linked until given their identity again")  # fmt: skip
+                return 0
+            rotated = rotate(session, settings, secret_file)
+            session.commit()
+        except KeyConfigurationError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    version = rotated.key.version
+    if rotated.secret_file is not None:
+        print(f"identity key {version} added to {rotated.secret_file}; restart the service "
+              "and workers to use it")  # fmt: skip
+        return 0
+    previous = ",".join(f"{k.version}:{k.secret.decode()}" for k in rotated.previous)
+    print(f"BINOME_IDENTITY_SECRET={rotated.key.secret.decode()}")
+    print(f"BINOME_IDENTITY_KEY_VERSION={version}")
+    if previous:
+        print(f"BINOME_IDENTITY_PREVIOUS_SECRETS={previous}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=get_settings().log_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,23 @@ class Settings(BaseSettings):
         "database alone cannot forge a session; set it in production",
     )
     session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+    identity_secret: SecretStr | None = Field(
+        default=None,
+        description="current key of the identity hashes (HMAC-SHA256); without it, "
+        "identities are refused",
+    )
+    identity_key_version: int = Field(
+        default=1, ge=1, description="version number of identity_secret"
+    )
+    identity_previous_secrets: SecretStr | None = Field(
+        default=None,
+        description="older keys still valid, as version:secret pairs separated by commas",
+    )
+    identity_secret_file: str = Field(
+        default="",
+        description="file of version:secret lines (the highest version is current); "
+        "replaces the three settings above when set",
+    )
 
 
 @lru_cache

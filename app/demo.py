@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import ApiKey
 from app.auth.service import Caller, digest
 from app.db import new_session
+from app.identity.rotation import ensure_demo_secret
 from app.locations import LocationIn
 from app.mentees import service as mentees
 from app.mentees.schemas import MenteeCreate
@@ -50,14 +51,16 @@ LANGUAGES = ["fr", "ar", "en", "es", "pt", "wol", "ta", "zh"]
 
 
 def load() -> list[str]:
+    secret_file = ensure_demo_secret()
+    keys = [f"identity key file: {secret_file}"] if secret_file else []
     with new_session() as session:
         if session.scalars(
             select(ApiKey).where(ApiKey.digest == digest(DEMO_KEYS[Role.ADMIN]))
         ).first():
-            return ["demo data already loaded", *_key_lines()]
+            return ["demo data already loaded", *_key_lines(), *keys]
         _populate(session, random.Random(93))
         session.commit()
-    return ["demo territory loaded (Seine-Saint-Denis)", *_key_lines()]
+    return ["demo territory loaded (Seine-Saint-Denis)", *_key_lines(), *keys]
 
 
 def _key_lines() -> list[str]:

@@ -1,5 +1,7 @@
 """The command line a newcomer and an operator use."""
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -24,7 +26,10 @@ def test_create_admin_key_prints_a_working_key(
     assert [k["role"] for k in response.json()["items"]] == ["admin"]
 
 
-def test_demo_loads_a_territory_once(db_url: str, session: Session) -> None:
+def test_demo_loads_a_territory_once(
+    db_url: str, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BINOME_IDENTITY_SECRET_FILE", str(tmp_path / "identity-keys"))
     assert main(["demo"]) == 0
     assert main(["demo"]) == 0
     assert session.scalar(select(func.count()).select_from(Mentee)) == 80

@@ -43,10 +43,18 @@ class Column:
     @property
     def path(self) -> tuple[str, ...]:
         """Where the value goes in a JSON record."""
+        if self.name in IDENTITY_COLUMNS:
+            return ("identity", self.name)
         return ("location", self.name) if self.name in LOCATION_COLUMNS else (self.name,)
 
 
 LOCATION_COLUMNS = ("insee", "postcode", "lat", "lon")
+IDENTITY_COLUMNS = ("first_name", "last_name", "birth_date")
+IDENTITY: tuple[Column, ...] = (
+    Column("first_name", Cell.TEXT, help="identity (optional): only a keyed hash is kept"),
+    Column("last_name", Cell.TEXT, help="identity (optional): only a keyed hash is kept"),
+    Column("birth_date", Cell.DATE, help="identity (optional): must fall in birth_year"),
+)
 
 
 def _location(insee_example: str) -> tuple[Column, ...]:
@@ -71,6 +79,7 @@ MENTOR_COLUMNS: tuple[Column, ...] = (
     Column("background_check_valid_until", Cell.DATE, example="2027-06-30"),
     Column("programme_ids", Cell.LIST),
     Column("active", Cell.BOOL, example="oui"),
+    *IDENTITY,
 )
 
 MENTEE_COLUMNS: tuple[Column, ...] = (
@@ -87,6 +96,7 @@ MENTEE_COLUMNS: tuple[Column, ...] = (
     Column("waiting_since", Cell.DATE, example="2026-09-15"),
     Column("programme_ids", Cell.LIST),
     Column("active", Cell.BOOL, example="oui"),
+    *IDENTITY,
 )
 
 COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
@@ -99,6 +109,9 @@ def column_for(field: str, kind: ImportKind) -> str | None:
     """The CSV column of an API field path: ``location.insee`` → ``insee``,
     ``skills[2]`` → ``skills``, ``location`` → ``insee``."""
     head = re.split(r"[.\[]", field, maxsplit=1)[0]
+    if head == "identity":
+        name = field[len("identity") :].lstrip(".")
+        return name if name in IDENTITY_COLUMNS else "first_name"
     if head == "location":
         rest = field[len("location") :].lstrip(".")
         name = re.split(r"[.\[]", rest, maxsplit=1)[0] if rest else "insee"
@@ -123,6 +136,7 @@ class Layout:
         and the cells that could not be read, as ``(column, message)``."""
         record: dict[str, Any] = {}
         location: dict[str, Any] = {}
+        identity: dict[str, Any] = {}
         problems: list[tuple[str, str]] = []
         for column, raw in zip(self.columns, cells, strict=True):
             text = raw.strip()
@@ -133,12 +147,16 @@ class Layout:
             except ValueError as exc:
                 problems.append((column.name, str(exc)))
                 continue
-            if column.name in LOCATION_COLUMNS:
+            if column.name in IDENTITY_COLUMNS:
+                identity[column.name] = value
+            elif column.name in LOCATION_COLUMNS:
                 location[column.name] = value
             else:
                 record[column.name] = value
         if location or any(column.name in LOCATION_COLUMNS for column in self.columns):
             record["location"] = location
+        if identity:
+            record["identity"] = identity
         return record, problems
 
 

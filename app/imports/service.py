@@ -25,9 +25,13 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from app.auth.service import Caller
+from app.config import get_settings
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.geo import GeocodingError, Place, geocode
+from app.identity import service as identity
+from app.identity.keys import Key, usable
+from app.identity.vocabulary import Subject
 from app.imports import bulk
 from app.imports.columns import column_for
 from app.imports.sources import SourceRow
@@ -52,6 +56,8 @@ class Prepared:
     external_id: str
     values: dict[str, Any]
     programme_ids: list[uuid.UUID]
+    hashes: identity.Digests | None = None
+    """Keyed hashes of the row's identity (the clear values are not kept)."""
 
 
 @dataclass
@@ -143,6 +149,7 @@ class Importer:
         self._now = utcnow()
         self._postgres = bulk.is_postgres(session)
         self._links_exist: bool | None = None
+        self._identity_keys: list[Key] | ValidationFailed | None = None
         # A first import into an empty pool needs no lookup of existing records.
         self._pool_empty = not session.scalar(
             select(exists().where(self.spec.table.c.organisation_id == organisation_id))
@@ -224,6 +231,13 @@ class Importer:
                 errors.extend((e["field"], e["message"]) for e in employer.errors)
             else:
                 employer_id = employer
+        hashes = None
+        if data.identity is not None:
+            keys = self._keys()
+            if isinstance(keys, ValidationFailed):
+                errors.extend((e["field"], e["message"]) for e in keys.errors)
+            else:
+                hashes = identity.digests(keys, data.identity)
         if errors:
             for path, message in errors:
                 self._reject(row, path, message, data.external_id)
@@ -233,7 +247,15 @@ class Importer:
             values = mentors.row_values(data, employer_id, place)
         else:
             values = mentees.row_values(data, place)
-        return Prepared(row, data.external_id, values, list(data.programme_ids))
+        return Prepared(row, data.external_id, values, list(data.programme_ids), hashes)
+
+    def _keys(self) -> list[Key] | ValidationFailed:
+        if self._identity_keys is None:
+            try:
+                self._identity_keys = usable(self.session, get_settings())
+            except ValidationFailed as exc:
+                self._identity_keys = exc
+        return self._identity_keys
 
     def _unplaced(self, record: dict[str, Any], failed: list[str]) -> GeocodingError | None:
         """A row failing validation is still geocoded when its location is well formed,
@@ -350,10 +372,13 @@ class Importer:
         changed_columns: set[str] = set()
         new_links: list[dict[str, Any]] = []
         relinked: list[uuid.UUID] = []
+        identities: list[tuple[uuid.UUID, uuid.UUID, identity.Digests]] = []
         for item in batch:
             current = stored.get(item.external_id)
+            record_id = uuid.uuid4() if current is None else current[0]
+            if item.hashes is not None:
+                identities.append((record_id, self.organisation_id, item.hashes))
             if current is None:
-                record_id = uuid.uuid4()
                 inserts.append(
                     {
                         "id": record_id,
@@ -369,7 +394,6 @@ class Importer:
                     for pid in dict.fromkeys(item.programme_ids)
                 )
                 continue
-            record_id = current[0]
             changed = [
                 name
                 for name, old in zip(compared, current[1:], strict=True)
@@ -403,6 +427,8 @@ class Importer:
                 )
             )
         bulk.insert_rows(self.session, spec.links, new_links)
+        subject = Subject.MENTOR if spec.kind is ImportKind.MENTORS else Subject.MENTEE
+        identity.attach_many(self.session, subject, identities, self.caller.organisation_id)
 
     def _stored_links(
         self, record_ids: list[uuid.UUID], batch: list[Prepared]

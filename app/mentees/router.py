@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from app.auth.deps import AssociationDep, CallerDep
 from app.db import SessionDep
 from app.filters import TerritoryDep
+from app.identity.reads import annotate, mentee_read
 from app.mentees import service
 from app.mentees.schemas import MenteeCreate, MenteeRead, MenteeUpdate
 from app.pagination import Page, PageDep, page_of
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1/mentees", tags=["mentees"])
 def create_mentee(data: MenteeCreate, session: SessionDep, caller: AssociationDep) -> MenteeRead:
     mentee = service.create(session, caller, data)
     session.commit()
-    return MenteeRead.model_validate(mentee)
+    return mentee_read(session, mentee)
 
 
 @router.get("", response_model=Page[MenteeRead])
@@ -42,12 +43,14 @@ def list_mentees(
         qpv=qpv,
         external_id=external_id,
     )
-    return page_of(session, stmt, page, MenteeRead)
+    listed = page_of(session, stmt, page, MenteeRead)
+    annotate(session, listed.items)
+    return listed
 
 
 @router.get("/{mentee_id}", response_model=MenteeRead)
 def get_mentee(mentee_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> MenteeRead:
-    return MenteeRead.model_validate(service.get(session, caller, mentee_id))
+    return mentee_read(session, service.get(session, caller, mentee_id))
 
 
 @router.patch("/{mentee_id}", response_model=MenteeRead)
@@ -56,7 +59,7 @@ def update_mentee(
 ) -> MenteeRead:
     mentee = service.update(session, caller, mentee_id, data)
     session.commit()
-    return MenteeRead.model_validate(mentee)
+    return mentee_read(session, mentee)
 
 
 @router.delete("/{mentee_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -2,11 +2,12 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.fields import ExternalId, LanguageList, NeedList, Patch, TravelKm
+from app.identity.schemas import IdentityIn, check_birth_year
 from app.locations import LocationIn, LocationOut
-from app.vocabulary import Activity, RuralZone
+from app.vocabulary import Activity, Need, RuralZone
 
 MIN_AGE, MAX_AGE = 5, 30
 
@@ -32,6 +33,17 @@ def _plausible_birth_year(year: int | None) -> int | None:
     if not this_year - MAX_AGE <= year <= this_year - MIN_AGE:
         raise ValueError(f"must be between {this_year - MAX_AGE} and {this_year - MIN_AGE}")
     return year
+
+
+IDENTITY_DESCRIPTION = (
+    "optional: who the young person is, to recognise them across organisations; only a "
+    "keyed hash is kept (birth_date must fall in birth_year)"
+)
+
+
+def _identity_agrees(identity: IdentityIn | None, info: ValidationInfo) -> IdentityIn | None:
+    check_birth_year(identity, info.data.get("birth_year"))
+    return identity
 
 
 def _not_in_future(day: date | None) -> date | None:
@@ -64,9 +76,13 @@ class MenteeCreate(MenteeFields):
     programme_ids: list[uuid.UUID] = Field(
         default=[], max_length=50, description="empty: open to any programme covering them"
     )
+    identity: IdentityIn | None = Field(
+        default=None, exclude=True, description=IDENTITY_DESCRIPTION
+    )
 
     _birth_year = field_validator("birth_year")(_plausible_birth_year)
     _waiting = field_validator("waiting_since")(_not_in_future)
+    _identity = field_validator("identity")(_identity_agrees)
 
 
 class MenteeUpdate(Patch):
@@ -82,9 +98,13 @@ class MenteeUpdate(Patch):
     waiting_since: date | None = None
     programme_ids: list[uuid.UUID] | None = Field(default=None, max_length=50)
     active: bool | None = None
+    identity: IdentityIn | None = Field(
+        default=None, exclude=True, description=IDENTITY_DESCRIPTION
+    )
 
     _birth_year = field_validator("birth_year")(_plausible_birth_year)
     _waiting = field_validator("waiting_since")(_not_in_future)
+    _identity = field_validator("identity")(_identity_agrees)
 
 
 class MenteeRead(MenteeFields):
@@ -96,3 +116,10 @@ class MenteeRead(MenteeFields):
     programme_ids: list[uuid.UUID]
     created_at: datetime
     updated_at: datetime
+    followed_elsewhere: bool = Field(
+        default=False,
+        description="another organisation follows the same young person (never which one)",
+    )
+    needs_supported_elsewhere: list[Need] = Field(
+        default=[], description="needs already supported by another actor for this person"
+    )

@@ -12,6 +12,8 @@ from app.db import contains
 from app.errors import Forbidden, field_error
 from app.filters import TerritoryFilter
 from app.geo import Place
+from app.identity import service as identity
+from app.identity.vocabulary import Subject
 from app.locations import location_columns, resolve
 from app.mentees.models import Mentee, mentee_programmes
 from app.mentees.schemas import MenteeCreate, MenteeUpdate
@@ -34,6 +36,7 @@ def create(session: Session, caller: Caller, data: MenteeCreate) -> Mentee:
     referrer = session.get(Organisation, organisation_id)
     if referrer is None or referrer.kind is not OrganisationKind.ASSOCIATION:
         raise field_error("organisation_id", "young people are referred by a known association")
+    hashes = identity.hash_identity(session, data.identity) if data.identity else None
     mentee = Mentee(
         **data.model_dump(exclude={"organisation_id", "location", "programme_ids"}),
         organisation_id=organisation_id,
@@ -42,6 +45,10 @@ def create(session: Session, caller: Caller, data: MenteeCreate) -> Mentee:
     mentee.programmes = programmes.existing(session, data.programme_ids, "programme_ids")
     session.add(mentee)
     session.flush()
+    if hashes is not None:
+        identity.attach(
+            session, Subject.MENTEE, mentee.id, organisation_id, hashes, caller.organisation_id
+        )
     return mentee
 
 
@@ -57,6 +64,18 @@ def update(session: Session, caller: Caller, mentee_id: uuid.UUID, data: MenteeU
     assign(mentee, changes)
     if data.programme_ids is not None:
         mentee.programmes = programmes.existing(session, data.programme_ids, "programme_ids")
+    if data.identity is not None:
+        if data.identity.birth_date.year != mentee.birth_year:
+            raise field_error("identity.birth_date", "must fall in birth_year")
+        hashes = identity.hash_identity(session, data.identity)
+        identity.attach(
+            session,
+            Subject.MENTEE,
+            mentee.id,
+            mentee.organisation_id,
+            hashes,
+            caller.organisation_id,
+        )
     session.flush()
     return mentee
 

@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.fields import ExternalId, LanguageList, OptionalNeedList, Patch, TravelKm
+from app.identity.schemas import IdentityIn
 from app.locations import LocationIn, LocationOut
 from app.vocabulary import MentorKind
 
@@ -21,6 +22,11 @@ MENTOR_EXAMPLE: dict[str, Any] = {
     "background_check_valid_until": "2027-06-30",
     "programme_ids": [],
 }
+
+IDENTITY_DESCRIPTION = (
+    "optional: who the volunteer is, so that records submitted by several organisations "
+    "share one capacity; only a keyed hash is kept"
+)
 
 
 class MentorFields(BaseModel):
@@ -48,6 +54,9 @@ class MentorCreate(MentorFields):
     )
     location: LocationIn
     programme_ids: list[uuid.UUID] = Field(default=[], max_length=50)
+    identity: IdentityIn | None = Field(
+        default=None, exclude=True, description=IDENTITY_DESCRIPTION
+    )
 
 
 class MentorUpdate(Patch):
@@ -64,6 +73,9 @@ class MentorUpdate(Patch):
     background_check_valid_until: date | None = None
     programme_ids: list[uuid.UUID] | None = Field(default=None, max_length=50)
     active: bool | None = None
+    identity: IdentityIn | None = Field(
+        default=None, exclude=True, description=IDENTITY_DESCRIPTION
+    )
 
 
 class MentorRead(MentorFields):

@@ -12,6 +12,8 @@ from app.db import contains
 from app.errors import Forbidden, field_error
 from app.filters import TerritoryFilter
 from app.geo import Place
+from app.identity import service as identity
+from app.identity.vocabulary import Subject
 from app.locations import location_columns, resolve
 from app.mentors.models import Mentor, mentor_programmes
 from app.mentors.schemas import MentorCreate, MentorUpdate
@@ -78,6 +80,7 @@ def create(session: Session, caller: Caller, data: MentorCreate) -> Mentor:
         employer_id = caller.organisation_id
     check_employer(session, caller, data.kind, employer_id)
     place = resolve(data.location)
+    hashes = identity.hash_identity(session, data.identity) if data.identity else None
     mentor = Mentor(
         **data.model_dump(exclude={"organisation_id", "location", "programme_ids", "employer_id"}),
         employer_id=employer_id,
@@ -87,6 +90,10 @@ def create(session: Session, caller: Caller, data: MentorCreate) -> Mentor:
     mentor.programmes = programmes.existing(session, data.programme_ids, "programme_ids")
     session.add(mentor)
     session.flush()
+    if hashes is not None:
+        identity.attach(
+            session, Subject.MENTOR, mentor.id, organisation_id, hashes, caller.organisation_id
+        )
     return mentor
 
 
@@ -109,6 +116,16 @@ def update(session: Session, caller: Caller, mentor_id: uuid.UUID, data: MentorU
     assign(mentor, changes)
     if data.programme_ids is not None:
         mentor.programmes = programmes.existing(session, data.programme_ids, "programme_ids")
+    if data.identity is not None:
+        hashes = identity.hash_identity(session, data.identity)
+        identity.attach(
+            session,
+            Subject.MENTOR,
+            mentor.id,
+            mentor.organisation_id,
+            hashes,
+            caller.organisation_id,
+        )
     session.flush()
     return mentor
 

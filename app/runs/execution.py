@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from app import matching
 from app.db import engine_for, utcnow
+from app.identity.runs import people as identity_people
 from app.matches import service as matches
 from app.matches.models import Match, MatchStatus
 from app.runs.locks import lock_programmes
@@ -277,11 +278,12 @@ def _execute(
         run = session.get(MatchingRun, run_id)
         assert run is not None
         snapshot = load(session, run, utcnow())
+        persons = identity_people(session, snapshot.problem, snapshot.taken_at)
     heartbeat.check()
     set_phase(engine, run_id, RunPhase.SOLVING, SOLVING_PROGRESS[0])
     try:
         result = matching.solve(
-            snapshot.problem,
+            persons.problem,
             stop=_stop_check(heartbeat, options.hold_file),
             progress=heartbeat.report,
         )
@@ -289,7 +291,7 @@ def _execute(
         raise Cancelled from None
     heartbeat.check()
     set_phase(engine, run_id, RunPhase.WRITING, 90)
-    return write_results(engine, run_id, snapshot, result, options)
+    return write_results(engine, run_id, snapshot, persons.expand(result), options)
 
 
 def _stop_check(heartbeat: Heartbeat, hold_file: str) -> matching.StopCheck:

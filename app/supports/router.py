@@ -2,20 +2,26 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
-from app.auth.deps import AssociationDep, CallerDep
+from app.auth.deps import CallerDep, require_roles
+from app.auth.service import Caller
 from app.db import SessionDep
 from app.pagination import Page, PageDep, page_of
 from app.supports import service
 from app.supports.schemas import SupportCreate, SupportRead, SupportUpdate
-from app.vocabulary import Need
+from app.vocabulary import Need, Role
+
+# Public bodies declare the supports they provide by identity alone.
+SupportWriterDep = Annotated[Caller, Depends(require_roles(Role.ASSOCIATION, Role.PUBLIC_BODY))]
 
 router = APIRouter(prefix="/v1/supports", tags=["supports"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SupportRead)
-def create_support(data: SupportCreate, session: SessionDep, caller: AssociationDep) -> SupportRead:
+def create_support(
+    data: SupportCreate, session: SessionDep, caller: SupportWriterDep
+) -> SupportRead:
     support = service.create(session, caller, data)
     session.commit()
     return SupportRead.model_validate(support)
@@ -50,7 +56,7 @@ def get_support(support_id: uuid.UUID, session: SessionDep, caller: CallerDep) -
 
 @router.patch("/{support_id}", response_model=SupportRead)
 def update_support(
-    support_id: uuid.UUID, data: SupportUpdate, session: SessionDep, caller: AssociationDep
+    support_id: uuid.UUID, data: SupportUpdate, session: SessionDep, caller: SupportWriterDep
 ) -> SupportRead:
     support = service.update(session, caller, support_id, data)
     session.commit()
@@ -58,6 +64,6 @@ def update_support(
 
 
 @router.delete("/{support_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_support(support_id: uuid.UUID, session: SessionDep, caller: AssociationDep) -> None:
+def delete_support(support_id: uuid.UUID, session: SessionDep, caller: SupportWriterDep) -> None:
     service.delete(session, caller, support_id)
     session.commit()

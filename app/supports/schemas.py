@@ -4,7 +4,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.fields import Patch
+from app.fields import ExternalId, Patch
+from app.identity.schemas import IdentityIn
 from app.vocabulary import Need
 
 
@@ -18,13 +19,37 @@ class SupportCreate(BaseModel):
                     "provider_id": "0b7e3c4d-2f1a-4c9e-8d7b-6a5f4e3d2c1b",
                     "need": "school_support",
                     "start_date": "2026-09-01",
-                }
+                },
+                {
+                    "identity": {
+                        "first_name": "Zoé-Marie",
+                        "last_name": "N'Diaye",
+                        "birth_date": "2011-04-02",
+                    },
+                    "need": "school_support",
+                    "start_date": "2026-09-01",
+                    "external_id": "CE93-2026-0042",
+                },
             ]
         },
     )
 
-    mentee_id: uuid.UUID
-    provider_id: uuid.UUID = Field(description="organisation providing the support")
+    mentee_id: uuid.UUID | None = Field(
+        default=None, description="the young person's record; or give identity instead"
+    )
+    identity: IdentityIn | None = Field(
+        default=None,
+        exclude=True,
+        description="declare the support by identity alone (public bodies, associations): "
+        "it applies to every record of that person, now or later; only a keyed hash is kept",
+    )
+    external_id: ExternalId | None = Field(
+        default=None, description="the provider's own reference of this support"
+    )
+    provider_id: uuid.UUID | None = Field(
+        default=None,
+        description="organisation providing the support; defaults to the recording one",
+    )
     programme_id: uuid.UUID | None = None
     need: Need
     start_date: date
@@ -35,6 +60,8 @@ class SupportCreate(BaseModel):
 
     @model_validator(mode="after")
     def _dates(self) -> Self:
+        if (self.mentee_id is None) == (self.identity is None):
+            raise ValueError("give either mentee_id or identity")
         if self.end_date is not None and self.end_date < self.start_date:
             raise ValueError("end_date must not be before start_date")
         return self
@@ -51,7 +78,8 @@ class SupportRead(BaseModel):
 
     id: uuid.UUID
     organisation_id: uuid.UUID
-    mentee_id: uuid.UUID
+    mentee_id: uuid.UUID | None = Field(description="null for a support declared by identity")
+    external_id: str | None
     provider_id: uuid.UUID
     programme_id: uuid.UUID | None
     need: Need

@@ -9,17 +9,21 @@ from app.auth.scope import owning_organisation
 from app.auth.service import Caller
 from app.crud import get_visible, narrowed
 from app.errors import field_error
+from app.identity import service as identity
 from app.mentees import service as mentees
 from app.mentees.models import Mentee
 from app.organisations.models import Organisation
 from app.programmes import service as programmes
 from app.supports.models import Support
 from app.supports.schemas import SupportCreate, SupportUpdate
-from app.vocabulary import Need
+from app.vocabulary import Need, Role
 
 
 def visible(caller: Caller) -> ColumnElement[bool] | None:
-    """Supports recorded by the caller or concerning the young people it refers."""
+    """Supports recorded by the caller or concerning the young people it refers (a
+    public body: those it declared by identity, which name no young person)."""
+    if caller.role is Role.PUBLIC_BODY:
+        return (Support.organisation_id == caller.organisation_id) & Support.mentee_id.is_(None)
     mentee_scope = mentees.visible(caller)
     if mentee_scope is None:
         return None
@@ -33,17 +37,29 @@ def active_on(day: date) -> ColumnElement[bool]:
 
 def create(session: Session, caller: Caller, data: SupportCreate) -> Support:
     organisation_id = owning_organisation(caller, data.organisation_id)
-    # A young person outside the caller's scope is reported as unknown (404).
-    mentees.get(session, caller, data.mentee_id)
-    if session.get(Organisation, data.provider_id) is None:
+    hashes = None
+    if data.identity is not None:
+        hashes = identity.hash_identity(session, data.identity)
+    else:
+        assert data.mentee_id is not None
+        # A young person outside the caller's scope is reported as unknown (404).
+        mentees.get(session, caller, data.mentee_id)
+    provider_id = data.provider_id or organisation_id
+    if session.get(Organisation, provider_id) is None:
         raise field_error("provider_id", "unknown organisation")
     if data.programme_id is not None:
         programmes.existing(session, [data.programme_id], "programme_id")
     support = Support(
-        **data.model_dump(exclude={"organisation_id"}), organisation_id=organisation_id
+        **data.model_dump(exclude={"organisation_id", "provider_id"}),
+        provider_id=provider_id,
+        organisation_id=organisation_id,
     )
     session.add(support)
     session.flush()
+    if hashes is not None:
+        identity.attach(
+            session, "support", support.id, organisation_id, hashes, caller.organisation_id
+        )
     return support
 
 

@@ -60,7 +60,13 @@ class Impact(BaseModel):
 class TerritoryDiagnostic(BaseModel):
     department: str
     as_of: date
-    young_people: int
+    young_people: int = Field(description="distinct young people (linked records count once)")
+    duplicate_referrals: int | None = Field(
+        description="records of young people also referred by another organisation"
+    )
+    duplicate_supports_avoided: int | None = Field(
+        description="needs not matched again because another actor supports the same person"
+    )
     mentors: int
     programme_capacity: int = Field(description="maximum running matches of programmes here")
     needs: dict[Need, NeedFigures]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db import contains, utcnow
 from app.geo import commune
+from app.identity import sql as identity_sql
 from app.matches.models import CloseReason, Match, MatchStatus
 from app.matching.result import ALL_NEEDS_SUPPORTED
 from app.mentees.models import Mentee
@@ -53,6 +54,9 @@ def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> 
     )
     for mentee_id, need in [*support_rows, *active_matches]:
         supported[mentee_id].add(need)
+    # People, not records: linked records count once (app.identity.sql).
+    persons = identity_sql.by_person(session, young, supported, day)
+    in_department = (Mentee.department == department, Mentee.active.is_(True))
     mentors = session.execute(
         select(Mentor.commune_insee, Mentor.skills).where(
             Mentor.department == department, Mentor.active.is_(True)
@@ -71,7 +75,7 @@ def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> 
     people: Counter[str] = Counter()
     in_qpv: Counter[str] = Counter()
     rural: Counter[str] = Counter()
-    for mentee_id, insee, needs, qpv, rural_zone in young:
+    for mentee_id, insee, needs, qpv, rural_zone in persons:
         people[insee] += 1
         in_qpv[insee] += int(qpv)
         rural[insee] += int(rural_zone is not RuralZone.NONE)
@@ -109,7 +113,13 @@ def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> 
     return TerritoryDiagnostic(
         department=department,
         as_of=day,
-        young_people=len(young),
+        young_people=len(persons),
+        duplicate_referrals=withhold(
+            identity_sql.duplicate_referrals(session, *in_department), exact
+        ),
+        duplicate_supports_avoided=withhold(
+            identity_sql.duplicate_supports_avoided(session, day, *in_department), exact
+        ),
         mentors=len(mentors),
         programme_capacity=capacity,
         needs=figures(insees),

@@ -1,0 +1,38 @@
+"""The diagnostic counts people, not records."""
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import Actor
+from tests.identity.test_linking import ZOE, ZOE_AGAIN, refer
+
+
+def test_linked_records_count_once_and_duplicates_are_reported(
+    client: TestClient,
+    admin: Actor,
+    association: Actor,
+    other_association: Actor,
+    public_body: Actor,
+) -> None:
+    refer(client, association, ZOE, needs=["school_support", "confidence"])
+    refer(client, other_association, ZOE_AGAIN, needs=["school_support"])
+    refer(client, association, {**ZOE, "first_name": "Inès"}, needs=["orientation"])
+    before = client.get("/v1/territories/departments/93", headers=admin.headers).json()
+    assert before["young_people"] == 2
+    assert before["duplicate_referrals"] == 2
+    assert before["duplicate_supports_avoided"] == 0
+    assert before["needs"]["school_support"]["waiting"] == 1
+
+    declared = client.post(
+        "/v1/supports",
+        json={"identity": ZOE, "need": "school_support", "start_date": "2026-01-05"},
+        headers=public_body.headers,
+    )
+    assert declared.status_code == 201, declared.text
+    after = client.get("/v1/territories/departments/93", headers=admin.headers).json()
+    assert after["young_people"] == 2
+    assert after["needs"]["school_support"]["waiting"] == 0
+    assert after["needs"]["school_support"]["supported"] == 1
+    # The need is covered by the Cité éducative on both records: two supports avoided.
+    assert after["duplicate_supports_avoided"] == 2
+    public = client.get("/v1/territories/departments/93", headers=public_body.headers).json()
+    assert public["duplicate_referrals"] is None  # a small count, withheld

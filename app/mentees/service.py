@@ -7,7 +7,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
-from app.crud import assign, get_visible, linked_to, narrowed
+from app.crud import assign, get_visible, linked_to, narrowed, refuse_duplicate
 from app.db import contains
 from app.errors import Forbidden, field_error
 from app.filters import TerritoryFilter
@@ -34,6 +34,13 @@ def create(session: Session, caller: Caller, data: MenteeCreate) -> Mentee:
     referrer = session.get(Organisation, organisation_id)
     if referrer is None or referrer.kind is not OrganisationKind.ASSOCIATION:
         raise field_error("organisation_id", "young people are referred by a known association")
+    refuse_duplicate(
+        session,
+        Mentee,
+        [Mentee.organisation_id == organisation_id, Mentee.external_id == data.external_id],
+        fields=["external_id"],
+        what="a record with this external_id in this organisation",
+    )
     mentee = Mentee(
         **data.model_dump(exclude={"organisation_id", "location", "programme_ids"}),
         organisation_id=organisation_id,

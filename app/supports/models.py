@@ -1,7 +1,7 @@
 import uuid
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin
@@ -16,6 +16,8 @@ class Support(IdMixin, TimestampMixin, Base):
     __tablename__ = "supports"
     __table_args__ = (
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),
+        # The same support recorded twice would count twice; the service answers 409.
+        UniqueConstraint("mentee_id", "need", "provider_id", "start_date"),
     )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from app.db import Base
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 
 M = TypeVar("M", bound=Base)
 
@@ -64,3 +64,29 @@ def linked_to(
     if programme_id is None:
         return None
     return exists().where(link.c[owner_column] == owner_id, link.c.programme_id == programme_id)
+
+
+def refuse_duplicate(
+    session: Session,
+    model: type[Base],
+    where: Iterable[ColumnElement[bool]],
+    *,
+    fields: Iterable[str],
+    what: str,
+) -> None:
+    """A 409 naming the fields and the existing record when a record with the same
+    identity exists (a unique constraint backs this check against concurrent inserts)."""
+    existing = session.scalar(select(model.id).where(*where).limit(1))  # type: ignore[attr-defined]
+    if existing is None:
+        return
+    names = list(fields)
+    raise Conflict(
+        f"{what} already exists: {record_name(model)} {existing}",
+        extra={
+            "existing_id": str(existing),
+            "errors": [
+                {"field": name, "message": f"already recorded on {record_name(model)} {existing}"}
+                for name in names
+            ],
+        },
+    )

@@ -16,7 +16,14 @@ from sqlalchemy import JSON, DateTime, Enum, MetaData, Uuid, create_engine, even
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Boolean, TypeDecorator
@@ -123,6 +130,24 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _sqlite_for_update(state: ORMExecuteState) -> None:
+    """``SELECT … FOR UPDATE`` locks on SQLite too: SQLite ignores the clause, and its
+    driver opens a transaction only at the first write, so two requests could read the
+    same row, both decide, both write. Taking the write lock (``BEGIN IMMEDIATE``) before
+    such a read serialises every read-decide-write section, as the row lock does on
+    PostgreSQL."""
+    statement = state.statement
+    if not state.is_select or getattr(statement, "_for_update_arg", None) is None:
+        return
+    connection = state.session.connection(bind_arguments=state.bind_arguments)
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.driver_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @lru_cache(maxsize=8)

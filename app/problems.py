@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DisconnectionError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError, UnsupportedMediaType, problem
@@ -15,6 +15,8 @@ from app.errors import AppError, UnsupportedMediaType, problem
 logger = logging.getLogger("binome")
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+"""``Retry-After`` of a 503 (database unreachable)."""
 HTTP_TITLES = {
     400: ("bad-request", "Bad request"),
     401: ("unauthenticated", "Missing or invalid API key"),
@@ -148,6 +150,23 @@ def install(app: FastAPI) -> None:
                 "Invalid input",
                 "a value cannot be stored (for instance a NUL character or an out-of-range number)",
             )
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DisconnectionError)
+    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # The database cannot be reached (server down, network, a lock held too long):
+        # nothing was written, and the same request may succeed shortly.
+        logger.error("database unavailable: %s", type(exc).__name__)
+        return respond(
+            problem(
+                503,
+                "database-unavailable",
+                "Service unavailable",
+                "the database cannot be reached at the moment; nothing was written, "
+                f"retry in {RETRY_AFTER_SECONDS} seconds",
+            ),
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(Exception)

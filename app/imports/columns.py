@@ -131,6 +131,13 @@ class Layout:
     def width(self) -> int:
         return len(self.columns)
 
+    def index(self, name: str) -> int | None:
+        """The position of column ``name`` in the file, if it has one."""
+        for position, column in enumerate(self.columns):
+            if column.name == name:
+                return position
+        return None
+
     def record(self, cells: Sequence[str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """The JSON-shaped record of one row (empty cells left out, so defaults apply)
         and the cells that could not be read, as ``(column, message)``."""

@@ -176,9 +176,11 @@ def json_records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         if text.peek() == "]" and position == 0:
             text.advance(1)
             break
-        value, consumed = text.decode_value(decoder)
-        text.advance(consumed)
         position += 1
+        start = text.offset()
+        value, consumed = text.decode_value(decoder, position)
+        _check_strings(value, position, start)
+        text.advance(consumed)
         yield position, value
         text.skip_space()
         following = text.peek()
@@ -195,6 +197,29 @@ def json_records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
     text.skip_space()
     if not text.at_end():
         raise ImportFileError("unexpected data after the JSON list", offset=text.offset())
+
+
+def _check_strings(value: Any, position: int, offset: int) -> None:
+    """Refuse a record holding a lone surrogate (``"\\ud800"``): valid JSON, but not text
+    that can be stored or sent back as UTF-8."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ImportFileError(
+                    f"record {position} holds an unpaired UTF-16 surrogate escape "
+                    "(such as \\ud800), which is not text",
+                    record=position,
+                    offset=offset,
+                ) from None
 
 
 class _JsonText:
@@ -259,8 +284,9 @@ class _JsonText:
                 return
             self._pos += 1
 
-    def decode_value(self, decoder: json.JSONDecoder) -> tuple[Any, int]:
-        """The next JSON value and its length; reads more text until it is complete."""
+    def decode_value(self, decoder: json.JSONDecoder, position: int) -> tuple[Any, int]:
+        """The next JSON value (record ``position``) and its length; reads more text until
+        it is complete."""
         while True:
             try:
                 value, end = decoder.raw_decode(self._buffer, self._pos)
@@ -268,8 +294,23 @@ class _JsonText:
                 if self._fill():
                     continue
                 raise ImportFileError(
-                    f"malformed JSON: {exc.msg}", offset=self._consumed + exc.pos
+                    f"malformed JSON in record {position}: {exc.msg}",
+                    record=position,
+                    offset=self._consumed + exc.pos,
                 ) from exc
+            except RecursionError:
+                raise ImportFileError(
+                    f"record {position} is nested too deeply (a record is an object of "
+                    "fields, at most a few levels deep)",
+                    record=position,
+                    offset=self.offset(),
+                ) from None
+            except ValueError as exc:  # an integer of thousands of digits
+                raise ImportFileError(
+                    f"record {position} holds a number that cannot be read: {exc}",
+                    record=position,
+                    offset=self.offset(),
+                ) from None
             if end >= len(self._buffer) and not self._eof and self._fill():
                 continue  # a number may go on in the next chunk
             return value, end - self._pos

@@ -178,7 +178,7 @@ class Importer:
 
     def _take(self, source: SourceRow) -> None:
         row = source.row
-        external_id = _external_id(source.record)
+        external_id = source.external_id or _external_id(source.record)
         if external_id is not None:
             first = self.seen.setdefault(external_id, row)
             if first != row:
@@ -500,4 +500,7 @@ def _external_id(record: Any) -> str | None:
     if not isinstance(record, dict):
         return None
     value = record.get("external_id")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # Not a valid external id (a string), but readable: the row mentions that record.
+        return str(value)
     return value if isinstance(value, str) and value else None

@@ -17,6 +17,9 @@ class SourceRow:
     row: int
     record: Any
     problems: list[tuple[str | None, str]] = field(default_factory=list)
+    external_id: str | None = None
+    """The external id read from a row that is otherwise unreadable (a row with too many
+    or too few cells): such a row still counts as mentioned by the file."""
 
 
 def csv_rows(kind: ImportKind, stream: Any) -> Iterator[SourceRow]:
@@ -36,12 +39,19 @@ def _csv_source(columns: Layout, rows: Iterable[tuple[int, list[str]]]) -> Itera
                 number,
                 None,
                 [(None, f"this row has {len(cells)} cells, the header has {columns.width}")],
+                _cell(cells, columns.index("external_id")),
             )
             continue
         record, problems = columns.record(cells)
         yield SourceRow(number, record, list(problems))
     if not any_row:
         raise ImportFileError("the file has a header but no rows", row=2)
+
+
+def _cell(cells: list[str], index: int | None) -> str | None:
+    if index is None or index >= len(cells):
+        return None
+    return cells[index].strip() or None
 
 
 def json_rows(stream: Any) -> Iterator[SourceRow]:

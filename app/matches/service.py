@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -180,7 +180,15 @@ def record(
     note: str | None = None,
     run_id: uuid.UUID | None = None,
 ) -> MatchEvent:
-    """Move ``match`` to ``to_status`` (no check) and write the history line."""
+    """Move ``match`` to ``to_status`` and write the history line.
+
+    The move is a compare-and-set on the stored status: ``UPDATE … WHERE status = <the
+    status read>``. Of several transactions that read the same status and move on from
+    it, exactly one changes the row; the others raise :class:`StaleStatus` (a 409), on
+    SQLite (whose reads take no row lock) as on PostgreSQL.
+    """
+    if to_status is not MatchStatus.PROPOSED:
+        compare_and_set(session, match, to_status)
     event = MatchEvent(
         match_id=match.id,
         from_status=None if to_status is MatchStatus.PROPOSED else match.status,
@@ -195,6 +203,29 @@ def record(
     match.status = to_status
     session.add(event)
     return event
+
+
+class StaleStatus(Conflict):
+    """The match changed status since it was read (a concurrent transition won)."""
+
+
+def compare_and_set(session: Session, match: Match, to_status: MatchStatus) -> None:
+    expected = match.status
+    result = session.execute(
+        update(Match)
+        .where(Match.id == match.id, Match.status == expected)
+        .values(status=to_status)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.expire(match)
+        current = session.scalar(select(Match.status).where(Match.id == match.id))
+        raise StaleStatus(
+            f"this match is no longer {expected.value}"
+            + (f" but {current.value}" if current else "")
+            + ": another request changed it first",
+            extra={"current_status": current.value if current else None},
+        )
 
 
 def _transition(
@@ -283,7 +314,10 @@ def expire_due(session: Session, now: datetime | None = None) -> int:
     )
     count = 0
     for match in session.scalars(stmt.with_for_update(skip_locked=True)):
-        record(session, match, MatchStatus.EXPIRED, actor=None, at=now, reason="expired")
+        try:
+            record(session, match, MatchStatus.EXPIRED, actor=None, at=now, reason="expired")
+        except StaleStatus:  # accepted or declined meanwhile: not due any more
+            continue
         match.ended_at = match.expires_at
         count += 1
     session.flush()

@@ -7,7 +7,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
-from app.crud import assign, get_visible, linked_to, narrowed
+from app.crud import assign, get_visible, linked_to, narrowed, refuse_duplicate
 from app.db import contains
 from app.errors import Forbidden, field_error
 from app.filters import TerritoryFilter
@@ -37,6 +37,13 @@ def create(session: Session, caller: Caller, data: MenteeCreate) -> Mentee:
     if referrer is None or referrer.kind is not OrganisationKind.ASSOCIATION:
         raise field_error("organisation_id", "young people are referred by a known association")
     hashes = identity.hash_identity(session, data.identity) if data.identity else None
+    refuse_duplicate(
+        session,
+        Mentee,
+        [Mentee.organisation_id == organisation_id, Mentee.external_id == data.external_id],
+        fields=["external_id"],
+        what="a record with this external_id in this organisation",
+    )
     mentee = Mentee(
         **data.model_dump(exclude={"organisation_id", "location", "programme_ids"}),
         organisation_id=organisation_id,

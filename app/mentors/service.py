@@ -7,7 +7,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
-from app.crud import assign, get_visible, linked_to, narrowed
+from app.crud import assign, get_visible, linked_to, narrowed, refuse_duplicate
 from app.db import contains
 from app.errors import Forbidden, field_error
 from app.filters import TerritoryFilter
@@ -79,6 +79,13 @@ def create(session: Session, caller: Caller, data: MentorCreate) -> Mentor:
     if caller.role is Role.COMPANY_HR and employer_id is None:
         employer_id = caller.organisation_id
     check_employer(session, caller, data.kind, employer_id)
+    refuse_duplicate(
+        session,
+        Mentor,
+        [Mentor.organisation_id == organisation_id, Mentor.external_id == data.external_id],
+        fields=["external_id"],
+        what="a record with this external_id in this organisation",
+    )
     place = resolve(data.location)
     hashes = identity.hash_identity(session, data.identity) if data.identity else None
     mentor = Mentor(

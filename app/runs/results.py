@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app import matching
 from app.db import utcnow
+from app.exclusions.service import excluded_pairs
 from app.matches import service as matches
 from app.matches.models import CloseReason, Match, MatchStatus
 from app.mentees.models import Mentee
@@ -297,7 +298,7 @@ def revalidate(
     mentor_load = Counter(m.mentor_id for m in holding)
     programme_load = Counter(m.programme_id for m in holding)
     taken_needs = {(m.mentee_id, m.need) for m in holding if m.id not in kept_ids}
-    excluded = matches.never_again(session, mentee_ids)
+    excluded = matches.never_again(session, mentee_ids) | excluded_pairs(session, mentee_ids)
     skipped: dict[int, str] = {}
     checks: list[tuple[str, Callable[[uuid.UUID, uuid.UUID, uuid.UUID, str], bool]]] = [
         ("mentee_inactive", lambda me, _mo, _pr, _n: me in active_mentees),

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import matching
+from app.exclusions.service import excluded_pairs
 from app.geo import commune
 from app.matches import service as matches
 from app.matches.models import Match, MatchStatus
@@ -189,7 +190,7 @@ def load(session: Session, run: MatchingRun, now: datetime) -> Snapshot:
     reconsidered_ids = {m.id for m in reconsidered}
     running = [m for m in holding if m.id not in reconsidered_ids]
     kept = [m for m in running if m.programme_id in programme_ids or m.mentee_id in mentee_ids]
-    excluded = matches.never_again(session, mentee_ids)
+    excluded = matches.never_again(session, mentee_ids) | excluded_pairs(session, mentee_ids)
 
     problem = matching.MatchingProblem(
         run_date=run.run_date,

@@ -20,6 +20,8 @@ class Support(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),
         UniqueConstraint("provider_id", "external_id"),
+        # The same support recorded twice would count twice; the service answers 409.
+        UniqueConstraint("mentee_id", "need", "provider_id", "start_date"),
     )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(

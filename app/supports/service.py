@@ -7,7 +7,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
-from app.crud import get_visible, narrowed
+from app.crud import get_visible, narrowed, refuse_duplicate
 from app.errors import field_error
 from app.identity import service as identity
 from app.mentees import service as mentees
@@ -49,6 +49,18 @@ def create(session: Session, caller: Caller, data: SupportCreate) -> Support:
         raise field_error("provider_id", "unknown organisation")
     if data.programme_id is not None:
         programmes.existing(session, [data.programme_id], "programme_id")
+    refuse_duplicate(
+        session,
+        Support,
+        [
+            Support.mentee_id == data.mentee_id,
+            Support.need == data.need,
+            Support.provider_id == data.provider_id,
+            Support.start_date == data.start_date,
+        ],
+        fields=["mentee_id", "need", "provider_id", "start_date"],
+        what="this support (same young person, need, provider and start date)",
+    )
     support = Support(
         **data.model_dump(exclude={"organisation_id", "provider_id"}),
         provider_id=provider_id,

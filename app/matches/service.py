@@ -14,6 +14,8 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from app.audit.service import Action, RecordType
+from app.audit.service import record as audit
 from app.auth.service import Caller
 from app.crud import get_visible
 from app.db import utcnow
@@ -226,6 +228,15 @@ def _transition(
             extra={"current_status": current.value, "allowed_actions": actionable},
         )
     record(session, match, to_status, actor=caller, at=now, reason=reason, note=note)
+    audit(
+        session,
+        Action(ACTIONS[to_status]),
+        RecordType.MATCH,
+        match.id,
+        organisation_id=match.organisation_id,
+        actor=caller,
+        at=now,
+    )
     if to_status is MatchStatus.ACCEPTED:
         match.accepted_at = now
         match.expires_at = None
@@ -284,6 +295,14 @@ def expire_due(session: Session, now: datetime | None = None) -> int:
     count = 0
     for match in session.scalars(stmt.with_for_update(skip_locked=True)):
         record(session, match, MatchStatus.EXPIRED, actor=None, at=now, reason="expired")
+        audit(
+            session,
+            Action.EXPIRE,
+            RecordType.MATCH,
+            match.id,
+            organisation_id=match.organisation_id,
+            at=now,
+        )
         match.ended_at = match.expires_at
         count += 1
     session.flush()

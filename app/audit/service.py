@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
@@ -133,3 +133,8 @@ def prune(session: Session, retention_days: int, now: datetime | None = None) ->
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     result = session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def due_for_pruning(session: Session, retention_days: int, now: datetime | None = None) -> int:
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    return int(session.scalar(select(func.count()).where(AuditEntry.at < cutoff)) or 0)

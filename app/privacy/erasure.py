@@ -82,7 +82,8 @@ def _erase(session: Session, person: _Person, record: Mentee | Mentor, action: A
     session.execute(
         update(Match)
         .where(person.column == record_id)
-        .values({person.column.key: None, "reason_note": None})
+        # Unlinking is not activity of the other person (retention reads updated_at).
+        .values({person.column.key: None, "reason_note": None, "updated_at": Match.updated_at})
         .execution_options(synchronize_session=False)
     )
     scrub_import_reports(session, organisation_id, person.import_kind, record.external_id)

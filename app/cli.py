@@ -95,6 +95,30 @@ def load_demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def _purge_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--apply", action="store_true", help="erase (default: dry run)")
+    parser.add_argument(
+        "--days", type=int, default=None, help="inactivity period (default BINOME_RETENTION_DAYS)"
+    )
+
+
+@command("purge", _purge_args)
+def purge(args: argparse.Namespace) -> int:
+    """Erase the people inactive for the retention period (dry run unless --apply)."""
+    from app.db import new_session
+    from app.privacy.retention import purge as run_purge
+
+    if args.days is not None and args.days < 1:
+        print("--days must be at least 1", file=sys.stderr)
+        return 2
+    migrate_database(args)
+    with new_session() as session:
+        report = run_purge(session, apply=args.apply, retention_days=args.days)
+        session.commit()
+    print(report.summary())
+    return 0
+
+
 def _worker_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--concurrency", type=int, default=None, help="runs executed at once (default 1)"

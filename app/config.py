@@ -35,6 +35,18 @@ class Settings(BaseSettings):
     run_worker_concurrency: int = Field(
         default=1, ge=1, le=16, description="runs one `binome worker` process executes at once"
     )
+    retention_days: int = Field(
+        default=730,
+        ge=1,
+        description="young people and volunteers with no activity for this long are erased "
+        "by retention (CNIL reference for social support: 2 years after the last contact)",
+    )
+    retention_interval_hours: float = Field(
+        default=24.0, ge=0, description="how often the periodic retention runs (0: never)"
+    )
+    audit_retention_days: int = Field(
+        default=365, ge=1, description="audit log entries are kept this long"
+    )
     run_hold_file: str = Field(
         default="",
         description="testing aid: while this file exists, runs wait in their solving phase "

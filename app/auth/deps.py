@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Security
 from fastapi.security import APIKeyHeader
 
+from app.audit.service import remember_caller
 from app.auth.service import Caller, authenticate
 from app.db import SessionDep
 from app.errors import Forbidden
@@ -17,7 +18,9 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 def current_caller(
     session: SessionDep, api_key: Annotated[str | None, Security(api_key_header)]
 ) -> Caller:
-    return authenticate(session, api_key)
+    caller = authenticate(session, api_key)
+    remember_caller(session, caller)  # the audit log records who acted
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

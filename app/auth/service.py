@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from app.audit.service import Action, RecordType
+from app.audit.service import record as audit
 from app.auth.models import ApiKey
 from app.db import utcnow
 from app.errors import NotFound, Unauthenticated, field_error
@@ -62,6 +64,7 @@ def issue_key(
     )
     session.add(key)
     session.flush()
+    audit(session, Action.ISSUE, RecordType.API_KEY, key.id, organisation_id=organisation_id)
     return key, plaintext
 
 
@@ -88,5 +91,8 @@ def revoke_key(session: Session, key_id: uuid.UUID) -> ApiKey:
         raise NotFound("no such API key")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        audit(
+            session, Action.REVOKE, RecordType.API_KEY, key.id, organisation_id=key.organisation_id
+        )
     session.flush()
     return key

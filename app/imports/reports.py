@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit.service import Action, RecordType
+from app.audit.service import record as audit
 from app.auth.service import Caller
 from app.config import get_settings
 from app.errors import NotFound, problem
@@ -20,6 +22,8 @@ from app.imports.schemas import ImportCounts, ImportReportRead, RowError
 from app.imports.service import Importer, Outcome
 from app.imports.sources import rows_reader
 from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode, ImportStatus
+
+OUTCOME_COUNTS = ("rows", "created", "updated", "unchanged", "deactivated", "rejected")
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,15 @@ def _record(
     )
     session.add(report)
     session.flush()
+    counts = {name: getattr(outcome, name) for name in OUTCOME_COUNTS}
+    audit(
+        session,
+        Action.IMPORT,
+        RecordType.IMPORT,
+        report.id,
+        organisation_id=organisation_id,
+        counts=counts,
+    )
     return report
 
 

@@ -64,12 +64,14 @@ class Match(IdMixin, TimestampMixin, Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
     )
-    # Erasing a young person or a volunteer erases the pairs they were part of.
-    mentee_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("mentees.id", ondelete="CASCADE"), index=True
+    # Erasing a young person or a volunteer unlinks the pairs they were part of: the
+    # match stays as an anonymous record (programme, need, dates, coded reasons) for the
+    # statistics and the history, its notes erased (see app.privacy.erasure).
+    mentee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mentees.id", ondelete="SET NULL"), index=True
     )
-    mentor_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("mentors.id", ondelete="CASCADE"), index=True
+    mentor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mentors.id", ondelete="SET NULL"), index=True
     )
     programme_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("programmes.id", ondelete="RESTRICT"), index=True

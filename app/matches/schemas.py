@@ -15,8 +15,8 @@ class MatchRead(BaseModel):
 
     id: uuid.UUID
     organisation_id: uuid.UUID = Field(description="the programme's association")
-    mentee_id: uuid.UUID
-    mentor_id: uuid.UUID
+    mentee_id: uuid.UUID | None = Field(description="none once the young person was erased")
+    mentor_id: uuid.UUID | None = Field(description="none once the volunteer was erased")
     programme_id: uuid.UUID
     run_id: uuid.UUID | None
     need: str
@@ -44,7 +44,7 @@ class MatchEmployerView(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    mentor_id: uuid.UUID
+    mentor_id: uuid.UUID | None
     programme_id: uuid.UUID
     status: MatchStatus = Field(validation_alias="effective_status")
     proposed_at: datetime

@@ -14,6 +14,8 @@ from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from app.audit.service import Action, RecordType
+from app.audit.service import record as audit
 from app.auth.service import Caller
 from app.crud import get_visible
 from app.db import utcnow
@@ -257,6 +259,15 @@ def _transition(
             extra={"current_status": current.value, "allowed_actions": actionable},
         )
     record(session, match, to_status, actor=caller, at=now, reason=reason, note=note)
+    audit(
+        session,
+        Action(ACTIONS[to_status]),
+        RecordType.MATCH,
+        match.id,
+        organisation_id=match.organisation_id,
+        actor=caller,
+        at=now,
+    )
     if to_status is MatchStatus.ACCEPTED:
         match.accepted_at = now
         match.expires_at = None
@@ -318,6 +329,14 @@ def expire_due(session: Session, now: datetime | None = None) -> int:
             record(session, match, MatchStatus.EXPIRED, actor=None, at=now, reason="expired")
         except StaleStatus:  # accepted or declined meanwhile: not due any more
             continue
+        audit(
+            session,
+            Action.EXPIRE,
+            RecordType.MATCH,
+            match.id,
+            organisation_id=match.organisation_id,
+            at=now,
+        )
         match.ended_at = match.expires_at
         count += 1
     session.flush()

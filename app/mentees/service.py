@@ -5,6 +5,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from app.audit.service import Action, RecordType
+from app.audit.service import record as audit
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
 from app.crud import assign, get_visible, linked_to, narrowed, refuse_duplicate
@@ -56,6 +58,7 @@ def create(session: Session, caller: Caller, data: MenteeCreate) -> Mentee:
         identity.attach(
             session, Subject.MENTEE, mentee.id, organisation_id, hashes, caller.organisation_id
         )
+    audit(session, Action.CREATE, RecordType.MENTEE, mentee.id, organisation_id=organisation_id)
     return mentee
 
 
@@ -83,14 +86,19 @@ def update(session: Session, caller: Caller, mentee_id: uuid.UUID, data: MenteeU
             hashes,
             caller.organisation_id,
         )
+    audit(
+        session, Action.UPDATE, RecordType.MENTEE, mentee.id, organisation_id=mentee.organisation_id
+    )
     session.flush()
     return mentee
 
 
 def erase(session: Session, caller: Caller, mentee_id: uuid.UUID) -> None:
-    """Right to erasure: the record and everything keyed on it (supports) go."""
-    session.delete(get(session, caller, mentee_id))
-    session.flush()
+    """Right to erasure: the record, everything keyed on it and every copy of its values
+    go; its matches stay as anonymous records (see ``app.privacy.erasure``)."""
+    from app.privacy.erasure import erase_mentee  # the erasure reaches every domain
+
+    erase_mentee(session, get(session, caller, mentee_id))
 
 
 def query(

@@ -5,6 +5,8 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from app.audit.service import Action, RecordType
+from app.audit.service import record as audit
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
 from app.crud import assign, get_visible, linked_to, narrowed, refuse_duplicate
@@ -101,6 +103,7 @@ def create(session: Session, caller: Caller, data: MentorCreate) -> Mentor:
         identity.attach(
             session, Subject.MENTOR, mentor.id, organisation_id, hashes, caller.organisation_id
         )
+    audit(session, Action.CREATE, RecordType.MENTOR, mentor.id, organisation_id=organisation_id)
     return mentor
 
 
@@ -133,13 +136,18 @@ def update(session: Session, caller: Caller, mentor_id: uuid.UUID, data: MentorU
             hashes,
             caller.organisation_id,
         )
+    audit(
+        session, Action.UPDATE, RecordType.MENTOR, mentor.id, organisation_id=mentor.organisation_id
+    )
     session.flush()
     return mentor
 
 
 def delete(session: Session, caller: Caller, mentor_id: uuid.UUID) -> None:
-    session.delete(get_visible(session, Mentor, mentor_id, writable(caller)))
-    session.flush()
+    """Erase a volunteer: as for a young person (``app.privacy.erasure``)."""
+    from app.privacy.erasure import erase_mentor  # the erasure reaches every domain
+
+    erase_mentor(session, get_visible(session, Mentor, mentor_id, writable(caller)))
 
 
 def query(

@@ -3,6 +3,8 @@ import uuid
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from app.audit.service import Action, RecordType
+from app.audit.service import record as audit
 from app.crud import assign, get_visible
 from app.organisations.models import Organisation
 from app.organisations.schemas import OrganisationCreate, OrganisationUpdate
@@ -13,6 +15,13 @@ def create(session: Session, data: OrganisationCreate) -> Organisation:
     organisation = Organisation(**data.model_dump())
     session.add(organisation)
     session.flush()
+    audit(
+        session,
+        Action.CREATE,
+        RecordType.ORGANISATION,
+        organisation.id,
+        organisation_id=organisation.id,
+    )
     return organisation
 
 
@@ -24,6 +33,13 @@ def get(session: Session, organisation_id: uuid.UUID) -> Organisation:
 def update(session: Session, organisation_id: uuid.UUID, data: OrganisationUpdate) -> Organisation:
     organisation = get(session, organisation_id)
     assign(organisation, data.model_dump(exclude_unset=True))
+    audit(
+        session,
+        Action.UPDATE,
+        RecordType.ORGANISATION,
+        organisation.id,
+        organisation_id=organisation.id,
+    )
     session.flush()
     return organisation
 
@@ -39,4 +55,11 @@ def query(*, kind: OrganisationKind | None, name: str | None) -> Select[tuple[Or
 
 def delete(session: Session, organisation_id: uuid.UUID) -> None:
     session.delete(get(session, organisation_id))
+    audit(
+        session,
+        Action.DELETE,
+        RecordType.ORGANISATION,
+        organisation_id,
+        organisation_id=organisation_id,
+    )
     session.flush()

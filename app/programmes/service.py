@@ -4,6 +4,8 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from app.audit.service import Action, RecordType
+from app.audit.service import record as audit
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
 from app.crud import assign, get_visible
@@ -31,6 +33,9 @@ def create(session: Session, caller: Caller, data: ProgrammeCreate) -> Programme
     )
     session.add(programme)
     session.flush()
+    audit(
+        session, Action.CREATE, RecordType.PROGRAMME, programme.id, organisation_id=organisation_id
+    )
     return programme
 
 
@@ -49,12 +54,27 @@ def update(
         raise ValidationFailed(
             [{"field": "departments", "message": "a programme covers at least one territory"}]
         )
+    audit(
+        session,
+        Action.UPDATE,
+        RecordType.PROGRAMME,
+        programme.id,
+        organisation_id=programme.organisation_id,
+    )
     session.flush()
     return programme
 
 
 def delete(session: Session, caller: Caller, programme_id: uuid.UUID) -> None:
-    session.delete(get_visible(session, Programme, programme_id, writable(caller)))
+    programme = get_visible(session, Programme, programme_id, writable(caller))
+    session.delete(programme)
+    audit(
+        session,
+        Action.DELETE,
+        RecordType.PROGRAMME,
+        programme_id,
+        organisation_id=programme.organisation_id,
+    )
     session.flush()
 
 

@@ -33,6 +33,7 @@ from app.db import engine_for, utcnow
 from app.identity.runs import people as identity_people
 from app.matches import service as matches
 from app.matches.models import Match, MatchStatus
+from app.privacy import retention
 from app.runs.locks import lock_programmes
 from app.runs.models import (
     MatchingRun,
@@ -114,6 +115,7 @@ def housekeeping(engine: Engine, stale_seconds: float) -> None:
         if has_due is not None:
             matches.expire_due(session)
         session.commit()
+    retention.periodic(engine)  # at most every BINOME_RETENTION_INTERVAL_HOURS
 
 
 def mark_failed(engine: Engine, run_id: uuid.UUID, error: str) -> None:

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from app import matching
+from app.audit.service import Action, RecordType
+from app.audit.service import record as audit
 from app.auth.service import Caller
 from app.config import get_settings
 from app.crud import get_visible
@@ -127,6 +129,7 @@ def submit(session: Session, caller: Caller, data: RunCreate) -> MatchingRun:
         )
     session.add(run)
     session.flush()
+    audit(session, Action.RUN, RecordType.MATCHING_RUN, run.id, organisation_id=run.organisation_id)
     return run
 
 
@@ -169,6 +172,14 @@ def cancel(session: Session, caller: Caller, run_id: uuid.UUID) -> MatchingRun:
     now = utcnow()
     if run.cancel_requested_at is None:
         run.cancel_requested_at = now
+        audit(
+            session,
+            Action.CANCEL,
+            RecordType.MATCHING_RUN,
+            run.id,
+            organisation_id=run.organisation_id,
+            at=now,
+        )
     if run.status is RunStatus.QUEUED or _silent(run, now):
         # Queued: no process has it. Silent: its process died (nothing was written) and
         # nobody else would ever end it.

@@ -243,6 +243,9 @@ def _reconsidered(
 
 
 def _prior(match: Match) -> PriorMatch:
+    # A match holding capacity has both people: erasing one ends their running matches.
+    assert match.mentee_id is not None
+    assert match.mentor_id is not None
     return PriorMatch(
         id=match.id,
         mentee_id=match.mentee_id,

@@ -5,6 +5,8 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from app.audit.service import Action, RecordType
+from app.audit.service import record as audit
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
 from app.crud import get_visible, narrowed, refuse_duplicate
@@ -72,6 +74,7 @@ def create(session: Session, caller: Caller, data: SupportCreate) -> Support:
         identity.attach(
             session, "support", support.id, organisation_id, hashes, caller.organisation_id
         )
+    audit(session, Action.CREATE, RecordType.SUPPORT, support.id, organisation_id=organisation_id)
     return support
 
 
@@ -84,12 +87,27 @@ def update(session: Session, caller: Caller, support_id: uuid.UUID, data: Suppor
     if data.end_date is not None and data.end_date < support.start_date:
         raise field_error("end_date", "must not be before start_date")
     support.end_date = data.end_date
+    audit(
+        session,
+        Action.UPDATE,
+        RecordType.SUPPORT,
+        support.id,
+        organisation_id=support.organisation_id,
+    )
     session.flush()
     return support
 
 
 def delete(session: Session, caller: Caller, support_id: uuid.UUID) -> None:
-    session.delete(get(session, caller, support_id))
+    support = get(session, caller, support_id)
+    session.delete(support)
+    audit(
+        session,
+        Action.DELETE,
+        RecordType.SUPPORT,
+        support_id,
+        organisation_id=support.organisation_id,
+    )
     session.flush()
 
 

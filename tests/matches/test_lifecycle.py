@@ -237,10 +237,20 @@ def test_referring_association_sees_but_does_not_act(
     assert act(client, other_association, match.id, "accept").status_code == 403
 
 
-def test_erasing_a_young_person_erases_their_matches(
+def test_erasing_a_young_person_keeps_their_match_anonymous(
     client: TestClient, pairing: Pairing, association: Actor
 ) -> None:
     match = pairing.match(MatchStatus.ACTIVE)
     deleted = client.delete(f"/v1/mentees/{match.mentee_id}", headers=association.headers)
     assert deleted.status_code == 204
-    assert client.get(f"/v1/matches/{match.id}", headers=association.headers).status_code == 404
+    kept = client.get(f"/v1/matches/{match.id}", headers=association.headers)
+    assert kept.status_code == 200
+    body = kept.json()
+    # Unlinked from the person, ended with a coded reason, its statistics kept.
+    assert body["mentee_id"] is None
+    assert body["status"] == "closed"
+    assert body["close_reason"] == "mentee_withdrew"
+    assert body["need"] == match.need
+    history = client.get(f"/v1/matches/{match.id}/history", headers=association.headers).json()
+    assert [line["to_status"] for line in history][-1] == "closed"
+    assert history[-1]["reason"] == "erased"

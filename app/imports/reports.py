@@ -19,6 +19,9 @@ from app.imports.schemas import ImportCounts, ImportReportRead, RowError
 from app.imports.service import Importer, Outcome
 from app.imports.sources import rows_reader
 from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode, ImportStatus
+from app.webhooks import events
+from app.webhooks.outbox import emit
+from app.webhooks.vocabulary import EventType
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ def _record(
     )
     session.add(report)
     session.flush()
+    emit(session, EventType.IMPORT_FINISHED, **events.import_report(report))
     return report
 
 

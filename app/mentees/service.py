@@ -18,6 +18,9 @@ from app.mentees.schemas import MenteeCreate, MenteeUpdate
 from app.organisations.models import Organisation
 from app.programmes import service as programmes
 from app.vocabulary import Need, OrganisationKind, Role
+from app.webhooks import events
+from app.webhooks.outbox import emit
+from app.webhooks.vocabulary import EventType
 
 
 def visible(caller: Caller) -> ColumnElement[bool] | None:
@@ -63,7 +66,9 @@ def update(session: Session, caller: Caller, mentee_id: uuid.UUID, data: MenteeU
 
 def erase(session: Session, caller: Caller, mentee_id: uuid.UUID) -> None:
     """Right to erasure: the record and everything keyed on it (supports) go."""
-    session.delete(get(session, caller, mentee_id))
+    mentee = get(session, caller, mentee_id)
+    emit(session, EventType.ERASURE_DONE, **events.erasure(mentee))
+    session.delete(mentee)
     session.flush()
 
 

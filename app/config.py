@@ -76,6 +76,22 @@ class Settings(BaseSettings):
         "replaces the three settings above when set",
     )
 
+    # Webhooks (app/webhooks).
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="attempts of one delivery before it is failed"
+    )
+    webhook_backoff_seconds: float = Field(
+        default=10.0, gt=0, description="wait before the first retry; doubled at each retry"
+    )
+    webhook_max_backoff_seconds: float = Field(default=3600.0, gt=0)
+    webhook_disable_after: int = Field(
+        default=20, ge=1, description="consecutive failed attempts that disable an endpoint"
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="how often the deliverer looks for due events"
+    )
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -12,7 +12,9 @@ from fastapi import APIRouter, FastAPI
 import app as app_package
 from app import problems
 from app.i18n.middleware import TranslationMiddleware
+from app.config import get_settings
 from app.runs.executors import get_executor
+from app.webhooks.delivery import in_service_process
 
 logger = logging.getLogger("binome")
 
@@ -46,7 +48,10 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         get_executor().start()
     except Exception as exc:  # e.g. database not migrated yet: /readyz tells
         logger.warning("runs left by a previous process not taken over: %r", exc)
+    deliverer = in_service_process(get_settings().database_url)
     yield
+    if deliverer is not None:
+        deliverer.stop()
 
 
 def create_app() -> FastAPI:

@@ -22,6 +22,9 @@ from app.imports.schemas import ImportCounts, ImportReportRead, RowError
 from app.imports.service import Importer, Outcome
 from app.imports.sources import rows_reader
 from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode, ImportStatus
+from app.webhooks import events
+from app.webhooks.outbox import emit
+from app.webhooks.vocabulary import EventType
 
 OUTCOME_COUNTS = ("rows", "created", "updated", "unchanged", "deactivated", "rejected")
 
@@ -136,6 +139,7 @@ def _record(
         organisation_id=organisation_id,
         counts=counts,
     )
+    emit(session, EventType.IMPORT_FINISHED, **events.import_report(report))
     return report
 
 

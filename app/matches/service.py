@@ -32,6 +32,8 @@ from app.matches.models import (
 from app.mentees.models import Mentee
 from app.mentors.models import Mentor
 from app.vocabulary import Role
+from app.webhooks import events
+from app.webhooks.outbox import emit
 
 TRANSITIONS: dict[MatchStatus, frozenset[MatchStatus]] = {
     MatchStatus.PROPOSED: frozenset(
@@ -204,6 +206,7 @@ def record(
     )
     match.status = to_status
     session.add(event)
+    emit(session, events.MATCH_EVENTS[to_status], **events.match(session, match, reason))
     return event
 
 

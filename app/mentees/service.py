@@ -22,6 +22,9 @@ from app.mentees.schemas import MenteeCreate, MenteeUpdate
 from app.organisations.models import Organisation
 from app.programmes import service as programmes
 from app.vocabulary import Need, OrganisationKind, Role
+from app.webhooks import events
+from app.webhooks.outbox import emit
+from app.webhooks.vocabulary import EventType
 
 
 def visible(caller: Caller) -> ColumnElement[bool] | None:
@@ -98,7 +101,9 @@ def erase(session: Session, caller: Caller, mentee_id: uuid.UUID) -> None:
     go; its matches stay as anonymous records (see ``app.privacy.erasure``)."""
     from app.privacy.erasure import erase_mentee  # the erasure reaches every domain
 
-    erase_mentee(session, get(session, caller, mentee_id))
+    mentee = get(session, caller, mentee_id)
+    emit(session, EventType.ERASURE_DONE, **events.erasure(mentee))
+    erase_mentee(session, mentee)
 
 
 def query(

@@ -18,6 +18,7 @@ from app.config import get_settings
 from app.db import engine_for
 from app.runs.execution import execute_run, housekeeping, worker_name
 from app.runs.options import ExecutionOptions
+from app.webhooks.delivery import Deliverer
 
 logger = logging.getLogger("binome.worker")
 
@@ -80,6 +81,8 @@ def run_worker(*, wait: bool = True, concurrency: int | None = None) -> None:
         daemon=True,
     )
     sweeper.start()
+    deliverer = Deliverer(engine_for(settings.database_url))
+    deliverer.start()  # webhooks: beside the queue, so a long run never delays them
     app = build_app(settings.database_url)
     logger.info("worker %s executes runs from queue %r", worker_name(), QUEUE)
     try:
@@ -91,3 +94,4 @@ def run_worker(*, wait: bool = True, concurrency: int | None = None) -> None:
         )
     finally:
         stop.set()
+        deliverer.stop()

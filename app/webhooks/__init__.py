@@ -1,0 +1,1 @@
+"""Webhooks: organisations' endpoints, signed events recorded in an outbox, deliveries."""

@@ -1,0 +1,113 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+
+from app.webhooks.vocabulary import DeliveryStatus, EventType
+
+SUBSCRIBABLE = [e for e in EventType if e is not EventType.PING]
+
+
+def _events(value: list[EventType]) -> list[EventType]:
+    if EventType.PING in value:
+        raise ValueError("ping is sent on request, not subscribed to")
+    if len(set(value)) != len(value):
+        raise ValueError("each event at most once")
+    return value
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://crm.example.org/hooks/binome",
+                    "events": ["match.proposed", "match.accepted", "run.succeeded"],
+                    "description": "CRM of the association",
+                }
+            ]
+        },
+    )
+
+    url: AnyHttpUrl = Field(description="where events are POSTed (http or https)")
+    events: list[EventType] = Field(min_length=1, description="the events to receive")
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        description="shared secret signing each request; generated when omitted, and "
+        "shown only in this response",
+    )
+    description: str | None = Field(default=None, max_length=200)
+
+    _check_events = field_validator("events")(_events)
+
+
+class WebhookUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl | None = None
+    events: list[EventType] | None = Field(default=None, min_length=1)
+    secret: str | None = Field(default=None, min_length=16, max_length=200)
+    description: str | None = Field(default=None, max_length=200)
+    active: bool | None = Field(
+        default=None, description="true re-enables an endpoint disabled after failures"
+    )
+
+    @field_validator("events")
+    @classmethod
+    def _check(cls, value: list[EventType] | None) -> list[EventType] | None:
+        return None if value is None else _events(value)
+
+
+class WebhookRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    url: str
+    events: list[str]
+    description: str | None
+    every_organisation: bool = Field(
+        description="registered with an admin key: receives the events of every organisation"
+    )
+    active: bool
+    consecutive_failures: int
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    created_at: datetime
+
+
+class WebhookCreated(WebhookRead):
+    secret: str = Field(description="the signing secret; not shown again")
+
+
+class AttemptRead(BaseModel):
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    endpoint_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    log: list[AttemptRead]
+    redelivery_of: uuid.UUID | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryDetail(DeliveryRead):
+    payload: dict[str, Any] = Field(description="the event as sent")

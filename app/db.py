@@ -4,16 +4,28 @@ Services only ``flush``; the route that owns a write calls ``commit`` once, so a
 either lands completely or not at all.
 """
 
+import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends
-from sqlalchemy import JSON, DateTime, Enum, MetaData, Uuid, create_engine, event
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import (
@@ -26,7 +38,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Boolean, TypeDecorator
+from sqlalchemy.types import Boolean, NullType, TypeDecorator
 
 from app.config import get_settings
 
@@ -180,3 +192,127 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class ValueList(TypeDecorator[list[Any]]):
+    """A list of values bound as ONE parameter, whatever its length: a PostgreSQL array,
+    a JSON array on SQLite (read back with ``json_each``). Statements then keep the same
+    shape from ten ids to a national scope (no ``IN (?, ?, …)`` of 65,536 parameters)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, item_type: Any) -> None:
+        super().__init__()
+        self.item_type = item_type
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(self.item_type))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Any) -> Any:
+        values = list(value or ())
+        if dialect.name == "postgresql":
+            return values
+        item = self.item_type.dialect_impl(dialect).bind_processor(dialect)
+        return json.dumps([item(v) if item else v for v in values])
+
+
+class any_of(FunctionElement[bool]):  # noqa: N801 - used like a SQL operator
+    """``column = ANY(:values)`` on PostgreSQL, ``column IN (SELECT value FROM
+    json_each(:values))`` on SQLite: membership in a list bound as one parameter."""
+
+    # Untyped on purpose: a Boolean element would be compared to 1 on SQLite
+    # (``(x IN …) = 1``), which hides the membership from its index.
+    type = NullType()  # type: ignore[assignment]
+    inherit_cache = True
+
+
+@compiles(any_of, "postgresql")
+def _any_of_pg(element: any_of, compiler: Any, **kw: Any) -> str:
+    column, values = list(element.clauses)
+    return f"({compiler.process(column, **kw)} = ANY({compiler.process(values, **kw)}))"
+
+
+@compiles(any_of)
+def _any_of_default(element: any_of, compiler: Any, **kw: Any) -> str:
+    column, values = list(element.clauses)
+    return (
+        f"({compiler.process(column, **kw)} IN "
+        f"(SELECT value FROM json_each({compiler.process(values, **kw)})))"
+    )
+
+
+def in_values(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column`` is one of ``values``, with ``values`` bound as a single parameter."""
+    element = any_of(column, bindparam(None, list(values), type_=ValueList(column.type)))
+    return cast(ColumnElement[bool], element)
+
+
+BULK_BATCH_ROWS = 5000
+
+
+def bulk_insert(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    between_batches: Callable[[], None] | None = None,
+) -> None:
+    """Insert ``rows`` (column name → value) in the session's transaction, fast: ``COPY``
+    on PostgreSQL, ``executemany`` batches elsewhere. Columns missing from a row take
+    their Python-side default, as with the ORM. ``between_batches`` is called after
+    every batch (progress, cancellation: raising there aborts the insert)."""
+    if not rows:
+        return
+    given = set(rows[0])  # every row names the same columns
+    columns = [c for c in table.columns if c.name in given or c.default is not None]
+    defaults = {c.name: c.default for c in columns if c.default is not None and c.name not in given}
+    connection = session.connection()
+    dialect = connection.dialect
+
+    def complete(row: dict[str, Any]) -> dict[str, Any]:
+        if not defaults:
+            return row
+        extra = {
+            name: default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+            for name, default in defaults.items()
+        }
+        return {**extra, **row}
+
+    for start in range(0, len(rows), BULK_BATCH_ROWS):
+        batch = [complete(row) for row in rows[start : start + BULK_BATCH_ROWS]]
+        if dialect.name == "postgresql":
+            _copy(connection, table, columns, batch)
+        else:
+            connection.execute(table.insert(), batch)
+        if between_batches is not None:
+            between_batches()
+
+
+def _copy(connection: Any, table: Table, columns: list[Any], rows: list[dict[str, Any]]) -> None:
+    """``COPY … FROM STDIN`` through psycopg, each value bound as SQLAlchemy would."""
+    dialect = connection.dialect
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    process(row[c.name]) if process and row[c.name] is not None else row[c.name]
+                    for c, process in zip(columns, processors, strict=True)
+                ]
+            )
+
+
+def analyze(engine: Engine, *tables: Table) -> None:
+    """Refresh the planner's statistics of ``tables`` after a bulk load (PostgreSQL; its
+    autovacuum may be off or late, and a plan made for an empty table stays bad)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        for table in tables:
+            connection.exec_driver_sql(f"ANALYZE {table.name}")

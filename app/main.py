@@ -11,8 +11,8 @@ from fastapi import APIRouter, FastAPI
 
 import app as app_package
 from app import problems
-from app.i18n.middleware import TranslationMiddleware
 from app.config import get_settings
+from app.i18n.middleware import TranslationMiddleware
 from app.runs.executors import get_executor
 from app.webhooks.delivery import in_service_process
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import matching
+from app.db import in_values
 from app.identity.people import Coverage, People, collapse
 from app.identity.service import covered_needs, identity_supports, linked
 from app.identity.vocabulary import Subject
@@ -51,8 +52,10 @@ def people(session: Session, problem: matching.MatchingProblem, now: datetime) -
     outside_running = []
     if holder:
         for match in session.scalars(
-            select(Match).where(matches.holding_capacity(now), Match.mentor_id.in_(holder))
+            select(Match).where(matches.holding_capacity(now), in_values(Match.mentor_id, holder))
         ):
+            # A match holding capacity has both people: erasing one ends it.
+            assert match.mentor_id is not None
             outside_running.append(
                 matching.RunningMatch(
                     mentee_id=str(match.mentee_id),

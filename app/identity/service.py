@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement
 
 from app.config import get_settings
-from app.db import utcnow
+from app.db import in_values, utcnow
 from app.errors import Conflict, NotFound
 from app.identity.keys import Key, usable
 from app.identity.models import Identity, IdentityDigest, IdentityEvent
@@ -161,7 +161,7 @@ def linked(
         )
         .join(theirs, theirs.id == their_digest.identity_id)
         .where(
-            mine_owner.in_(ids),
+            in_values(mine_owner, ids),
             their_owner.is_not(None),
             mine.detached_at.is_(None),
             theirs.detached_at.is_(None),
@@ -198,7 +198,7 @@ def identity_supports(
         .join(declared, declared.id == declared_digest.identity_id)
         .join(Support, Support.id == declared.support_id)
         .where(
-            record.mentee_id.in_(ids),
+            in_values(record.mentee_id, ids),
             record.detached_at.is_(None),
             Support.start_date <= day,
             or_(Support.end_date.is_(None), Support.end_date >= day),
@@ -223,12 +223,12 @@ def covered_needs(
     if not ids:
         return out
     supports = select(Support.mentee_id, Support.need).where(
-        Support.mentee_id.in_(ids),
+        in_values(Support.mentee_id, ids),
         Support.start_date <= day,
         or_(Support.end_date.is_(None), Support.end_date >= day),
     )
     running = select(Match.mentee_id, Match.need).where(
-        Match.mentee_id.in_(ids), Match.status.in_(RUNNING)
+        in_values(Match.mentee_id, ids), Match.status.in_(RUNNING)
     )
     for mentee_id, need in [*session.execute(supports).tuples(), *session.execute(running)]:
         if mentee_id is not None:

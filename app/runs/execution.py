@@ -9,10 +9,12 @@
    nothing behind; the run is then marked ``failed`` by the error handler, or, if the
    process died, by the stale-run sweep (no heartbeat for ``run_stale_seconds``).
 
-A heartbeat thread refreshes ``heartbeat_at`` and notices cancellation requests, which
-are honoured at each phase boundary, between the steps of the solve (the engine polls
-them: components, Lagrangian iterations) and, at the latest, before anything is
-written.
+A heartbeat thread refreshes ``heartbeat_at`` and the progress of every phase, and
+notices cancellation requests within half a second; they are honoured between two
+batches of rows read or written, between the steps of the solve (the engine polls them:
+components, Lagrangian iterations), and in any case before the results are committed.
+The run's ``stats.phases`` time each phase (queued, loading, solving, writing);
+``finished_at`` is taken once everything is written.
 """
 
 import logging
@@ -130,26 +132,40 @@ def mark_failed(engine: Engine, run_id: uuid.UUID, error: str) -> None:
         session.commit()
 
 
-SOLVING_PROGRESS = (30, 88)
-"""The run's progress, in percent, while the engine solves (loading comes before, writing
-after)."""
+PHASE_PROGRESS = {
+    RunPhase.LOADING: (5, 30),
+    RunPhase.SOLVING: (30, 88),
+    RunPhase.WRITING: (90, 99),
+}
+"""The run's progress, in percent, over each phase."""
+SOLVING_PROGRESS = PHASE_PROGRESS[RunPhase.SOLVING]
+
+CANCEL_POLL_SECONDS = 0.5
+"""How often a running run looks for a cancellation request (well within the 2 s in
+which a cancel must take effect), whatever its heartbeat interval."""
+
+
+def phase_progress(phase: RunPhase, done: float) -> int:
+    start, end = PHASE_PROGRESS[phase]
+    return start + round((end - start) * max(0.0, min(1.0, done)))
 
 
 def solving_progress(solved: float) -> int:
-    start, end = SOLVING_PROGRESS
-    return start + round((end - start) * solved)
+    return phase_progress(RunPhase.SOLVING, solved)
 
 
 class Heartbeat:
-    """Background thread: refresh ``heartbeat_at``, watch for a cancellation request."""
+    """Background thread: refresh ``heartbeat_at`` and the progress of the current phase,
+    watch for a cancellation request (every :data:`CANCEL_POLL_SECONDS`)."""
 
     def __init__(self, engine: Engine, run_id: uuid.UUID, interval: float) -> None:
         self.engine = engine
         self.run_id = run_id
         self.interval = interval
         self.cancelled = threading.Event()
-        self.solved: float | None = None
-        """Fraction of the solve done, as the engine last reported it."""
+        self.phase = RunPhase.LOADING
+        self.done: float | None = None
+        """Fraction of the current phase done, as last reported."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True)
 
@@ -162,38 +178,57 @@ class Heartbeat:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        poll = min(self.interval, CANCEL_POLL_SECONDS)
+        last_beat = time.monotonic()
+        while not self._stop.wait(poll):
             try:
-                with self.engine.begin() as connection:
-                    connection.execute(
-                        update(MatchingRun)
-                        .where(
-                            MatchingRun.id == self.run_id,
-                            MatchingRun.status == RunStatus.RUNNING,
-                        )
-                        .values(heartbeat_at=utcnow())
-                    )
-                    if self.solved is not None:
-                        connection.execute(
-                            update(MatchingRun)
-                            .where(
-                                MatchingRun.id == self.run_id,
-                                MatchingRun.status == RunStatus.RUNNING,
-                                MatchingRun.phase == RunPhase.SOLVING,
-                            )
-                            .values(progress=solving_progress(self.solved))
-                        )
+                # Read first: on SQLite a results writer holds the write lock, and the
+                # cancellation must still be seen meanwhile.
+                with self.engine.connect() as connection:
                     requested = connection.scalar(
                         select(MatchingRun.cancel_requested_at).where(MatchingRun.id == self.run_id)
                     )
                 if requested is not None:
                     self.cancelled.set()
+                if time.monotonic() - last_beat >= self.interval:
+                    self._beat()
+                    last_beat = time.monotonic()
             except Exception:  # a missed beat is retried; the sweep tolerates several
                 logger.exception("run %s: heartbeat failed", self.run_id)
 
-    def report(self, solved: float) -> None:
-        """From the engine: written with the next beat (no extra database write)."""
-        self.solved = solved
+    def _beat(self) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(MatchingRun)
+                .where(MatchingRun.id == self.run_id, MatchingRun.status == RunStatus.RUNNING)
+                .values(heartbeat_at=utcnow())
+            )
+            phase, done = self.phase, self.done
+            if done is not None:
+                connection.execute(
+                    update(MatchingRun)
+                    .where(
+                        MatchingRun.id == self.run_id,
+                        MatchingRun.status == RunStatus.RUNNING,
+                        MatchingRun.phase == phase,
+                    )
+                    .values(progress=phase_progress(phase, done))
+                )
+
+    def enter(self, phase: RunPhase) -> None:
+        self.phase, self.done = phase, None
+
+    def report(self, done: float) -> None:
+        """Fraction of the current phase done (negative: unchanged), written with the
+        next beat (no extra database write); raises :class:`Cancelled` if the run was
+        cancelled meanwhile."""
+        if done >= 0:
+            self.done = done
+        self.check()
+
+    def solved(self, done: float) -> None:
+        """From the engine (it must not raise there: it polls ``stop`` for that)."""
+        self.done = done
 
     def check(self) -> None:
         if self.cancelled.is_set():
@@ -276,24 +311,41 @@ def _finish_cancelled(engine: Engine, run_id: uuid.UUID) -> str:
 def _execute(
     engine: Engine, run_id: uuid.UUID, options: ExecutionOptions, heartbeat: Heartbeat
 ) -> str:
+    phases: dict[str, float] = {}
+    clock = time.monotonic()
     with snapshot_session(engine) as session:
         run = session.get(MatchingRun, run_id)
         assert run is not None
-        snapshot = load(session, run, utcnow())
+        if run.started_at is not None:
+            phases["queued"] = round((run.started_at - run.created_at).total_seconds(), 3)
+        snapshot = load(session, run, utcnow(), progress=heartbeat.report)
         persons = identity_people(session, snapshot.problem, snapshot.taken_at)
     heartbeat.check()
+    phases["loading"] = round(time.monotonic() - clock, 3)
+    clock = time.monotonic()
+    heartbeat.enter(RunPhase.SOLVING)
     set_phase(engine, run_id, RunPhase.SOLVING, SOLVING_PROGRESS[0])
     try:
         result = matching.solve(
             persons.problem,
             stop=_stop_check(heartbeat, options.hold_file),
-            progress=heartbeat.report,
+            progress=heartbeat.solved,
         )
     except matching.Interrupted:
         raise Cancelled from None
     heartbeat.check()
-    set_phase(engine, run_id, RunPhase.WRITING, 90)
-    return write_results(engine, run_id, snapshot, persons.expand(result), options)
+    phases["solving"] = round(time.monotonic() - clock, 3)
+    heartbeat.enter(RunPhase.WRITING)
+    set_phase(engine, run_id, RunPhase.WRITING, PHASE_PROGRESS[RunPhase.WRITING][0])
+    return write_results(
+        engine,
+        run_id,
+        snapshot,
+        persons.expand(result),
+        options,
+        progress=heartbeat.report,
+        phases=phases,
+    )
 
 
 def _stop_check(heartbeat: Heartbeat, hold_file: str) -> matching.StopCheck:

@@ -2,20 +2,22 @@
 for committed runs, the matches — each re-checked against the data as committed."""
 
 import dataclasses
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import matching
-from app.db import utcnow
+from app.db import BULK_BATCH_ROWS, analyze, bulk_insert, in_values, utcnow
 from app.exclusions.service import excluded_pairs
 from app.matches import service as matches
-from app.matches.models import CloseReason, Match, MatchStatus
+from app.matches.models import CloseReason, Match, MatchEvent, MatchStatus
 from app.mentees.models import Mentee
 from app.mentors.models import Mentor
 from app.programmes.models import Programme
@@ -73,22 +75,46 @@ def write_results(
     snapshot: Snapshot,
     result: matching.MatchingResult,
     options: ExecutionOptions,
+    *,
+    progress: Callable[[float], None] | None = None,
+    phases: dict[str, float] | None = None,
 ) -> str:
-    """Everything the run produced, in one transaction (or nothing, if cancelled)."""
+    """Everything the run produced, in one transaction (or nothing, if cancelled).
+
+    Rows go in bulk (``COPY`` on PostgreSQL, ``executemany`` batches on SQLite);
+    ``progress`` is called between batches with the fraction written (it raises
+    :class:`Cancelled` to stop: the transaction is rolled back). The run's own row is only
+    updated at the very end, conditionally (still running, no cancellation requested), so
+    the heartbeat keeps beating while the rows are written."""
+    started = time.monotonic()
     planned, withdrawn = plan_changes(snapshot, result)
+    commit = False
     with Session(engine) as session:
         lock_writes(session)
-        run = session.get(MatchingRun, run_id, with_for_update=True, populate_existing=True)
+        run = session.get(MatchingRun, run_id, populate_existing=True)
         if run is None or run.status is not RunStatus.RUNNING:
             session.rollback()
             return run.status.value if run else "gone"
         if run.cancel_requested_at is not None:
             raise Cancelled
+        commit = run.mode is RunMode.COMMIT
         now = utcnow()
         written: Counter[str] = Counter()
         skipped: dict[int, str] = {}
         match_ids: dict[int, uuid.UUID] = {}
-        if run.mode is RunMode.COMMIT:
+        total = max(1, 2 * len(planned) * int(commit) + len(planned) + len(result.unmatched))
+        done = 0
+
+        def advance(rows: int) -> Callable[[], None]:
+            def report() -> None:
+                nonlocal done
+                done += min(rows, BULK_BATCH_ROWS)
+                if progress is not None:
+                    progress(min(1.0, done / total))
+
+            return report
+
+        if commit:
             written["expired"] = matches.expire_due(session, now)
             replaced = {
                 pl.previous.id
@@ -97,13 +123,16 @@ def write_results(
             }
             releasable = replaced | {m.id for m in withdrawn}
             released, skipped = _release_plan(session, snapshot, planned, releasable, now)
-            for prior_id in sorted(released):
-                match = session.get(Match, prior_id, with_for_update=True)
-                why = "replaced" if prior_id in replaced else "withdrawn"
-                released_as = _release(session, match, why, run.id, now) if match else None
+            for match in session.scalars(
+                select(Match).where(in_values(Match.id, sorted(released))).with_for_update()
+            ):
+                why = "replaced" if match.id in replaced else "withdrawn"
+                released_as = _release(session, match, why, run.id, now)
                 if released_as is not None:
                     written[released_as] += 1
+            session.flush()
             expires_at = now + timedelta(days=options.proposal_expiry_days)
+            new_matches: list[dict[str, Any]] = []
             for index, pl in enumerate(planned):
                 if index in skipped:
                     written["skipped"] += 1
@@ -114,70 +143,139 @@ def write_results(
                     continue
                 p = pl.proposal
                 programme_id = uuid.UUID(p.programme_id)
-                match = matches.propose(
-                    session,
-                    organisation_id=snapshot.organisations[programme_id],
-                    mentee_id=uuid.UUID(p.mentee_id),
-                    mentor_id=uuid.UUID(p.mentor_id),
-                    programme_id=programme_id,
-                    need=p.need,
-                    expires_at=expires_at,
-                    distance_km=round(p.distance_km, 3),
-                    score=p.score,
-                    run_id=run.id,
-                    now=now,
+                match_ids[index] = uuid.uuid4()
+                new_matches.append(
+                    {
+                        "id": match_ids[index],
+                        "organisation_id": snapshot.organisations[programme_id],
+                        "mentee_id": uuid.UUID(p.mentee_id),
+                        "mentor_id": uuid.UUID(p.mentor_id),
+                        "programme_id": programme_id,
+                        "need": p.need,
+                        "status": MatchStatus.PROPOSED,
+                        "distance_km": round(p.distance_km, 3),
+                        "score": p.score,
+                        "run_id": run.id,
+                        "proposed_at": now,
+                        "expires_at": expires_at,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
                 )
-                match_ids[index] = match.id
-                written["created"] += 1
-        session.add_all(
-            RunProposal(
-                run_id=run.id,
-                position=index,
-                mentee_id=uuid.UUID(pl.proposal.mentee_id),
-                mentor_id=uuid.UUID(pl.proposal.mentor_id),
-                programme_id=uuid.UUID(pl.proposal.programme_id),
-                need=pl.proposal.need,
-                meeting_mode=pl.proposal.mode,
-                distance_km=round(pl.proposal.distance_km, 3),
-                score=pl.proposal.score,
-                score_breakdown=dataclasses.asdict(pl.proposal.score_terms),
-                change=pl.change,
-                previous_match_id=pl.previous.id if pl.previous else None,
-                match_id=match_ids.get(index),
-                skipped=skipped.get(index),
+            written["created"] = len(new_matches)
+            bulk_insert(
+                session,
+                Match.__table__,  # type: ignore[arg-type]
+                new_matches,
+                between_batches=advance(len(new_matches)),
             )
-            for index, pl in enumerate(planned)
+            # The first history line of each new match, as ``matches.record`` writes it.
+            bulk_insert(
+                session,
+                MatchEvent.__table__,  # type: ignore[arg-type]
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "match_id": m["id"],
+                        "from_status": None,
+                        "to_status": MatchStatus.PROPOSED,
+                        "actor_key_id": None,
+                        "actor_organisation_id": None,
+                        "run_id": run.id,
+                        "at": now,
+                        "reason": None,
+                        "note": None,
+                    }
+                    for m in new_matches
+                ],
+                between_batches=advance(len(new_matches)),
+            )
+        bulk_insert(
+            session,
+            RunProposal.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "run_id": run.id,
+                    "position": index,
+                    "mentee_id": uuid.UUID(pl.proposal.mentee_id),
+                    "mentor_id": uuid.UUID(pl.proposal.mentor_id),
+                    "programme_id": uuid.UUID(pl.proposal.programme_id),
+                    "need": pl.proposal.need,
+                    "meeting_mode": pl.proposal.mode,
+                    "distance_km": round(pl.proposal.distance_km, 3),
+                    "score": pl.proposal.score,
+                    "score_breakdown": dataclasses.asdict(pl.proposal.score_terms),
+                    "change": pl.change,
+                    "previous_match_id": pl.previous.id if pl.previous else None,
+                    "match_id": match_ids.get(index),
+                    "skipped": skipped.get(index),
+                }
+                for index, pl in enumerate(planned)
+            ],
+            between_batches=advance(len(planned)),
         )
-        session.add_all(
-            RunUnmatched(
-                run_id=run.id,
-                position=index,
-                mentee_id=uuid.UUID(u.mentee_id),
-                reason=u.reason,
-                sentence=u.message,
-                candidates=u.candidates,
-            )
-            for index, u in enumerate(result.unmatched)
+        bulk_insert(
+            session,
+            RunUnmatched.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "run_id": run.id,
+                    "position": index,
+                    "mentee_id": uuid.UUID(u.mentee_id),
+                    "reason": u.reason,
+                    "sentence": u.message,
+                    "candidates": u.candidates,
+                }
+                for index, u in enumerate(result.unmatched)
+            ],
+            between_batches=advance(len(result.unmatched)),
         )
         changes = Counter(pl.change.value for pl in planned)
-        run.diff = {
-            "new": changes[ProposalChange.NEW.value],
-            "kept": changes[ProposalChange.KEPT.value],
-            "replaces": changes[ProposalChange.REPLACES.value],
-            "withdrawn": [str(m.id) for m in withdrawn],
-            "untouched": len(snapshot.kept),
-        }
-        run.stats = {
-            **dataclasses.asdict(result.stats),
-            "snapshot": snapshot.counts,
-            "timings": dataclasses.asdict(result.timings),
-            "written": dict(written),
-        }
-        run.status = RunStatus.SUCCEEDED
-        run.phase = RunPhase.DONE
-        run.progress = 100
-        run.finished_at = now
+        finished = utcnow()
+        timings = dict(phases or {})
+        timings["writing"] = round(time.monotonic() - started, 3)
+        ended = session.execute(
+            update(MatchingRun)
+            .where(
+                MatchingRun.id == run_id,
+                MatchingRun.status == RunStatus.RUNNING,
+                MatchingRun.cancel_requested_at.is_(None),
+            )
+            .values(
+                diff={
+                    "new": changes[ProposalChange.NEW.value],
+                    "kept": changes[ProposalChange.KEPT.value],
+                    "replaces": changes[ProposalChange.REPLACES.value],
+                    "withdrawn": [str(m.id) for m in withdrawn],
+                    "untouched": len(snapshot.kept),
+                },
+                stats={
+                    **dataclasses.asdict(result.stats),
+                    "snapshot": snapshot.counts,
+                    "timings": dataclasses.asdict(result.timings),
+                    "phases": timings,
+                    "written": dict(written),
+                },
+                status=RunStatus.SUCCEEDED,
+                phase=RunPhase.DONE,
+                progress=100,
+                finished_at=finished,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if ended.rowcount != 1:  # type: ignore[attr-defined]
+            # Cancelled or taken for dead while writing: nothing of it is kept.
+            session.rollback()
+            current = session.get(MatchingRun, run_id, populate_existing=True)
+            if current is not None and current.status is RunStatus.RUNNING:
+                raise Cancelled
+            return current.status.value if current else "gone"
         session.commit()
+    if commit:
+        analyze(engine, Match.__table__, MatchEvent.__table__)  # type: ignore[arg-type]
+    analyze(engine, RunProposal.__table__, RunUnmatched.__table__)  # type: ignore[arg-type]
     return RunStatus.SUCCEEDED.value
 
 
@@ -255,16 +353,18 @@ def revalidate(
     new = [(i, pl.proposal) for i, pl in enumerate(planned) if pl.change is not ProposalChange.KEPT]
     if not new:
         return {}
-    mentee_ids = {uuid.UUID(p.mentee_id) for _, p in new}
-    mentor_ids = {uuid.UUID(p.mentor_id) for _, p in new}
-    programme_ids = {uuid.UUID(p.programme_id) for _, p in new}
+    mentee_ids = sorted({uuid.UUID(p.mentee_id) for _, p in new})
+    mentor_ids = sorted({uuid.UUID(p.mentor_id) for _, p in new})
+    programme_ids = sorted({uuid.UUID(p.programme_id) for _, p in new})
     active_mentees = set(
-        session.scalars(select(Mentee.id).where(Mentee.id.in_(mentee_ids), Mentee.active.is_(True)))
+        session.scalars(
+            select(Mentee.id).where(in_values(Mentee.id, mentee_ids), Mentee.active.is_(True))
+        )
     )
     mentor_capacity = dict(
         session.execute(
             select(Mentor.id, Mentor.capacity).where(
-                Mentor.id.in_(mentor_ids), Mentor.active.is_(True)
+                in_values(Mentor.id, mentor_ids), Mentor.active.is_(True)
             )
         )
         .tuples()
@@ -273,7 +373,7 @@ def revalidate(
     programme_capacity = dict(
         session.execute(
             select(Programme.id, Programme.capacity).where(
-                Programme.id.in_(programme_ids), Programme.active.is_(True)
+                in_values(Programme.id, programme_ids), Programme.active.is_(True)
             )
         )
         .tuples()
@@ -281,13 +381,13 @@ def revalidate(
     )
     holding = [
         m
-        for m in session.scalars(
-            select(Match)
+        for m in session.execute(
+            select(Match.id, Match.mentee_id, Match.mentor_id, Match.programme_id, Match.need)
             .where(matches.holding_capacity(now))
             .where(
-                (Match.mentee_id.in_(mentee_ids))
-                | (Match.mentor_id.in_(mentor_ids))
-                | (Match.programme_id.in_(programme_ids))
+                in_values(Match.mentee_id, mentee_ids)
+                | in_values(Match.mentor_id, mentor_ids)
+                | in_values(Match.programme_id, programme_ids)
             )
         )
         if m.id not in released
@@ -298,7 +398,9 @@ def revalidate(
     mentor_load = Counter(m.mentor_id for m in holding)
     programme_load = Counter(m.programme_id for m in holding)
     taken_needs = {(m.mentee_id, m.need) for m in holding if m.id not in kept_ids}
-    excluded = matches.never_again(session, mentee_ids) | excluded_pairs(session, mentee_ids)
+    in_run = set(mentee_ids)
+    never = matches.never_again(session) | excluded_pairs(session)
+    excluded = {pair for pair in never if pair[0] in in_run}
     skipped: dict[int, str] = {}
     checks: list[tuple[str, Callable[[uuid.UUID, uuid.UUID, uuid.UUID, str], bool]]] = [
         ("mentee_inactive", lambda me, _mo, _pr, _n: me in active_mentees),

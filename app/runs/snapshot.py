@@ -8,15 +8,18 @@ writer re-checks what may have changed since (see ``app.runs.execution``).
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, Select, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import matching
+from app.db import in_values
 from app.exclusions.service import excluded_pairs
 from app.geo import commune
 from app.matches import service as matches
@@ -89,10 +92,12 @@ class Snapshot:
         }
 
 
-def _covers(programme: Programme, mentee: Mentee) -> bool:
-    return mentee.department in programme.departments or mentee.commune_insee in (
-        programme.communes
-    )
+Progress = Callable[[float], None]
+"""Called with the fraction of the loading done; may raise to stop it (cancellation)."""
+
+ROWS_PER_FETCH = 5000
+"""Rows fetched at once: between two fetches the loading reports progress and notices a
+cancellation."""
 
 
 def programme_in_departments(programme: Programme, departments: list[str]) -> bool:
@@ -107,97 +112,167 @@ def programme_in_departments(programme: Programme, departments: list[str]) -> bo
     return False
 
 
-def load(session: Session, run: MatchingRun, now: datetime) -> Snapshot:
+def _rows(session: Session, stmt: Select[Any], report: Callable[[int], None]) -> list[Row[Any]]:
+    """All rows of ``stmt``, fetched a batch at a time (a server-side cursor on
+    PostgreSQL), ``report`` called after each batch with the rows read so far."""
+    rows: list[Row[Any]] = []
+    result = session.execute(stmt.execution_options(yield_per=ROWS_PER_FETCH))
+    for batch in result.partitions():
+        rows.extend(batch)
+        report(len(rows))
+    return rows
+
+
+def load(
+    session: Session, run: MatchingRun, now: datetime, progress: Progress | None = None
+) -> Snapshot:
     """The engine's problem for ``run``: its programmes (still active), the volunteers
     serving in them, the young people they may cover, their supports and running
-    matches, and the pairs never to propose again."""
+    matches, and the pairs never to propose again.
+
+    Every statement keeps the same shape whatever the scope's size: the scope is a join
+    (subqueries on the programmes), lists are bound as one array parameter, and rows are
+    read as columns, not as ORM objects."""
+    steps = iter(range(1, 8))
+
+    def step(_: int = 0) -> None:
+        if progress is not None:
+            progress(min(1.0, next(steps, 7) / 7))
+
+    def batch(_: int) -> None:
+        if progress is not None:
+            progress(-1.0)  # no new fraction: a chance to stop between two fetches
+
     wanted = [uuid.UUID(p) for p in run.programme_ids]
     programmes = list(
         session.scalars(
             select(Programme)
-            .where(Programme.id.in_(wanted), Programme.active.is_(True))
+            .where(in_values(Programme.id, wanted), Programme.active.is_(True))
             .order_by(Programme.id)
         )
     )
-    programme_ids = {p.id for p in programmes}
-    departments = {d for p in programmes for d in p.departments}
-    communes = {c for p in programmes for c in p.communes}
+    programme_ids = [p.id for p in programmes]
+    departments = sorted({d for p in programmes for d in p.departments})
+    communes = sorted({c for p in programmes for c in p.communes})
+    step()
 
-    mentors = list(
-        session.scalars(
-            select(Mentor)
-            .where(
-                Mentor.active.is_(True),
-                Mentor.id.in_(
-                    select(mentor_programmes.c.mentor_id).where(
-                        mentor_programmes.c.programme_id.in_(programme_ids)
-                    )
-                ),
-            )
-            .order_by(Mentor.id)
+    in_scope = in_values(mentor_programmes.c.programme_id, programme_ids)
+    mentor_scope = (
+        select(Mentor.id)
+        .where(
+            Mentor.active.is_(True),
+            Mentor.id.in_(select(mentor_programmes.c.mentor_id).where(in_scope).correlate(None)),
         )
+        .correlate(None)
     )
-
-    mentee_stmt = select(Mentee).where(
-        Mentee.active.is_(True),
-        or_(Mentee.department.in_(departments), Mentee.commune_insee.in_(communes)),
-        or_(
-            ~Mentee.id.in_(select(mentee_programmes.c.mentee_id)),
-            Mentee.id.in_(
-                select(mentee_programmes.c.mentee_id).where(
-                    mentee_programmes.c.programme_id.in_(programme_ids)
-                )
-            ),
+    mentor_programme_rows = _rows(
+        session,
+        select(mentor_programmes.c.mentor_id, mentor_programmes.c.programme_id).where(
+            mentor_programmes.c.mentor_id.in_(mentor_scope)
         ),
+        batch,
     )
-    if run.departments:
-        mentee_stmt = mentee_stmt.where(Mentee.department.in_(run.departments))
-    mentees = [
-        m
-        for m in session.scalars(mentee_stmt.order_by(Mentee.id))
-        if any(_covers(p, m) for p in programmes)
-    ]
-    mentee_ids = {m.id for m in mentees}
-    mentor_ids = {m.id for m in mentors}
+    mentor_programme_ids: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for mentor_id, programme_id in mentor_programme_rows:
+        mentor_programme_ids[mentor_id].add(str(programme_id))
+    mentor_rows = _rows(
+        session,
+        select(*MENTOR_COLUMNS).where(Mentor.id.in_(mentor_scope)).order_by(Mentor.id),
+        batch,
+    )
+    step()
 
-    supports = list(
-        session.scalars(
-            select(Support).where(
-                Support.mentee_id.in_(mentee_ids),
-                or_(Support.end_date.is_(None), Support.end_date >= run.run_date),
-            )
-        )
+    enrolled = (
+        select(mentee_programmes.c.mentee_id)
+        .where(mentee_programmes.c.mentee_id == Mentee.id)
+        .correlate(Mentee)
     )
+    scope = [
+        Mentee.active.is_(True),
+        or_(in_values(Mentee.department, departments), in_values(Mentee.commune_insee, communes)),
+        or_(
+            ~enrolled.exists(),
+            enrolled.where(in_values(mentee_programmes.c.programme_id, programme_ids)).exists(),
+        ),
+    ]
+    if run.departments:
+        scope.append(in_values(Mentee.department, run.departments))
+    mentee_scope = select(Mentee.id).where(*scope).correlate(None)
+    enrolment_rows = _rows(
+        session,
+        select(mentee_programmes.c.mentee_id, mentee_programmes.c.programme_id).where(
+            mentee_programmes.c.mentee_id.in_(mentee_scope)
+        ),
+        batch,
+    )
+    mentee_programme_ids: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for mentee_id, programme_id in enrolment_rows:
+        mentee_programme_ids[mentee_id].add(str(programme_id))
+    mentee_rows = _rows(session, select(*MENTEE_COLUMNS).where(*scope).order_by(Mentee.id), batch)
+    mentee_ids = {row.id for row in mentee_rows}
+    step()
+
+    support_rows = _rows(
+        session,
+        select(Support.mentee_id, Support.need, Support.start_date, Support.end_date)
+        .where(
+            Support.mentee_id.in_(mentee_scope),
+            or_(Support.end_date.is_(None), Support.end_date >= run.run_date),
+        )
+        .order_by(Support.mentee_id, Support.need, Support.start_date),
+        batch,
+    )
+    step()
 
     # Matches holding capacity now, that touch this run's people or programmes.
-    holding = list(
-        session.scalars(
-            select(Match)
+    holding = [
+        PriorMatch(*row)
+        for row in _rows(
+            session,
+            select(
+                Match.id,
+                Match.mentee_id,
+                Match.mentor_id,
+                Match.programme_id,
+                Match.need,
+                Match.status,
+            )
             .where(matches.holding_capacity(now))
             .where(
                 or_(
-                    Match.mentee_id.in_(mentee_ids),
-                    Match.mentor_id.in_(mentor_ids),
-                    Match.programme_id.in_(programme_ids),
+                    Match.mentee_id.in_(mentee_scope),
+                    Match.mentor_id.in_(mentor_scope),
+                    in_values(Match.programme_id, programme_ids),
                 )
             )
-            .order_by(Match.id)
+            .order_by(Match.id),
+            batch,
         )
-    )
+    ]
+    step()
+    mentor_ids = {row.id for row in mentor_rows}
+    in_programmes = set(programme_ids)
     reconsidered = [
-        m for m in holding if _reconsidered(run, m, programme_ids, mentee_ids, mentor_ids)
+        m for m in holding if _reconsidered(run, m, in_programmes, mentee_ids, mentor_ids)
     ]
     reconsidered_ids = {m.id for m in reconsidered}
     running = [m for m in holding if m.id not in reconsidered_ids]
-    kept = [m for m in running if m.programme_id in programme_ids or m.mentee_id in mentee_ids]
-    excluded = matches.never_again(session, mentee_ids) | excluded_pairs(session, mentee_ids)
+    kept = [m for m in running if m.programme_id in in_programmes or m.mentee_id in mentee_ids]
+    # Never-again pairs and exclusions are few: read them all rather than bind the
+    # scope's ids.
+    never = matches.never_again(session) | excluded_pairs(session)
+    excluded = {pair for pair in never if pair[0] in mentee_ids}
+    step()
 
     problem = matching.MatchingProblem(
         run_date=run.run_date,
-        mentees=tuple(_mentee(m) for m in mentees),
-        mentors=tuple(_mentor(m) for m in mentors),
+        mentees=tuple(_mentee(row, mentee_programme_ids) for row in mentee_rows),
+        mentors=tuple(_mentor(row, mentor_programme_ids) for row in mentor_rows),
         programmes=tuple(_programme(p) for p in programmes),
-        supports=tuple(_support(s) for s in supports),
+        supports=tuple(
+            matching.Support(mentee_id=str(m), need=n, start=start, end=end)
+            for m, n, start, end in support_rows
+        ),
         running_matches=tuple(
             matching.RunningMatch(
                 mentee_id=str(m.mentee_id),
@@ -212,18 +287,19 @@ def load(session: Session, run: MatchingRun, now: datetime) -> Snapshot:
         ),
         policy=matching.Policy.from_dict(run.policy),
     )
+    step()
     return Snapshot(
         problem=problem,
         taken_at=now,
         organisations={p.id: p.organisation_id for p in programmes},
-        kept=tuple(_prior(m) for m in kept),
-        reconsidered=tuple(_prior(m) for m in reconsidered),
+        kept=tuple(kept),
+        reconsidered=tuple(reconsidered),
     )
 
 
 def _reconsidered(
     run: MatchingRun,
-    match: Match,
+    match: PriorMatch,
     programme_ids: set[uuid.UUID],
     mentee_ids: set[uuid.UUID],
     mentor_ids: set[uuid.UUID],
@@ -242,20 +318,6 @@ def _reconsidered(
     return run.break_running_pairs and running and match.mentor_id in mentor_ids
 
 
-def _prior(match: Match) -> PriorMatch:
-    # A match holding capacity has both people: erasing one ends their running matches.
-    assert match.mentee_id is not None
-    assert match.mentor_id is not None
-    return PriorMatch(
-        id=match.id,
-        mentee_id=match.mentee_id,
-        mentor_id=match.mentor_id,
-        programme_id=match.programme_id,
-        need=match.need,
-        status=match.status,
-    )
-
-
 def _programme(programme: Programme) -> matching.Programme:
     return matching.Programme(
         id=str(programme.id),
@@ -268,44 +330,65 @@ def _programme(programme: Programme) -> matching.Programme:
     )
 
 
-def _mentor(mentor: Mentor) -> matching.Mentor:
+MENTOR_COLUMNS = (
+    Mentor.id,
+    Mentor.lat,
+    Mentor.lon,
+    Mentor.max_travel_km,
+    Mentor.capacity,
+    Mentor.skills,
+    Mentor.languages,
+    Mentor.remote_ok,
+    Mentor.background_check_valid_until,
+)
+
+
+def _mentor(row: Row[Any], programme_ids: dict[uuid.UUID, set[str]]) -> matching.Mentor:
     return matching.Mentor(
-        id=str(mentor.id),
-        lat=mentor.lat,
-        lon=mentor.lon,
-        max_travel_km=mentor.max_travel_km,
-        capacity=mentor.capacity,
-        skills=frozenset(mentor.skills),
-        programme_ids=frozenset(str(p) for p in mentor.programme_ids),
-        languages=frozenset(mentor.languages),
-        remote_ok=mentor.remote_ok,
-        background_check_valid_until=mentor.background_check_valid_until,
+        id=str(row.id),
+        lat=row.lat,
+        lon=row.lon,
+        max_travel_km=row.max_travel_km,
+        capacity=row.capacity,
+        skills=frozenset(row.skills),
+        programme_ids=frozenset(programme_ids.get(row.id, ())),
+        languages=frozenset(row.languages),
+        remote_ok=row.remote_ok,
+        background_check_valid_until=row.background_check_valid_until,
     )
 
 
-def _mentee(mentee: Mentee) -> matching.Mentee:
+MENTEE_COLUMNS = (
+    Mentee.id,
+    Mentee.birth_year,
+    Mentee.lat,
+    Mentee.lon,
+    Mentee.commune_insee,
+    Mentee.department,
+    Mentee.needs,
+    Mentee.waiting_since,
+    Mentee.max_travel_km,
+    Mentee.languages,
+    Mentee.remote_ok,
+    Mentee.qpv,
+    Mentee.rural_zone,
+)
+
+
+def _mentee(row: Row[Any], programme_ids: dict[uuid.UUID, set[str]]) -> matching.Mentee:
     return matching.Mentee(
-        id=str(mentee.id),
-        birth_year=mentee.birth_year,
-        lat=mentee.lat,
-        lon=mentee.lon,
-        commune_insee=mentee.commune_insee,
-        department=mentee.department,
-        needs=tuple(mentee.needs),
-        waiting_since=mentee.waiting_since,
-        max_travel_km=mentee.max_travel_km,
-        languages=frozenset(mentee.languages),
-        remote_ok=mentee.remote_ok,
-        qpv=mentee.qpv,
-        rural_zone=RURAL_ZONES[mentee.rural_zone],
-        enrolled_programme_ids=frozenset(str(p) for p in mentee.programme_ids),
-    )
-
-
-def _support(support: Support) -> matching.Support:
-    return matching.Support(
-        mentee_id=str(support.mentee_id),
-        need=support.need,
-        start=support.start_date,
-        end=support.end_date,
+        id=str(row.id),
+        birth_year=row.birth_year,
+        lat=row.lat,
+        lon=row.lon,
+        commune_insee=row.commune_insee,
+        department=row.department,
+        needs=tuple(row.needs),
+        waiting_since=row.waiting_since,
+        max_travel_km=row.max_travel_km,
+        languages=frozenset(row.languages),
+        remote_ok=row.remote_ok,
+        qpv=row.qpv,
+        rural_zone=RURAL_ZONES[row.rural_zone],
+        enrolled_programme_ids=frozenset(programme_ids.get(row.id, ())),
     )

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, DisconnectionError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import AppError, UnsupportedMediaType, problem
+from app.errors import PROBLEM_BASE, AppError, UnsupportedMediaType, problem
 
 logger = logging.getLogger("binome")
 
@@ -45,16 +45,31 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
 
 
+# The errors every operation may answer, with the problem types behind each status; each
+# type has a page (docs/problems/<code>.md, published under PROBLEM_BASE).
+DOCUMENTED_PROBLEMS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (400, "Malformed request", ("malformed-json", "bad-request")),
+    (401, "Missing or invalid API key", ("unauthenticated",)),
+    (403, "Role not allowed, or a filter this role may not use", ("forbidden",)),
+    (404, "Unknown record, or outside the caller's scope", ("not-found",)),
+    (409, "Conflict with the current state", ("conflict",)),
+    (
+        422,
+        "Invalid fields, each named in `errors`",
+        ("validation-error", "unstorable-value", "import-rejected", "invalid-import-file"),
+    ),
+    (503, "Unavailable for a moment: retry after `Retry-After`", ("database-unavailable",)),
+)
+
+
+def _described(title: str, codes: tuple[str, ...]) -> str:
+    links = ", ".join(f"[`{code}`]({PROBLEM_BASE}{code})" for code in codes)
+    return f"{title}. Problem types: {links}."
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": title}
-    for status, title in (
-        (400, "Malformed request"),
-        (401, "Missing or invalid API key"),
-        (403, "Role not allowed"),
-        (404, "Unknown record, or outside the caller's scope"),
-        (409, "Conflict with the current state"),
-        (422, "Invalid fields, each named in `errors`"),
-    )
+    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": _described(t, c)}
+    for status, t, c in DOCUMENTED_PROBLEMS
 }
 
 

@@ -14,7 +14,18 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "organisation_id": "0b5e4e55-3f4e-4a51-9a0c-3c1f3e6c2a10",
+                    "role": "association",
+                    "name": "Back-office Proxité 93",
+                }
+            ]
+        },
+    )
 
     organisation_id: uuid.UUID
     role: Role
@@ -39,6 +50,9 @@ class ApiKeyIssued(ApiKeyRead):
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyIssued)
 def issue_api_key(data: ApiKeyCreate, session: SessionDep, _: AdminDep) -> ApiKeyIssued:
+    """Issue a new API key for an organisation (admins). The key is shown once, in this answer;
+    only its SHA-256 digest is stored. The role must suit the organisation's kind (an
+    association key for an association, HR for a company, public body for a public body)."""
     key, plaintext = service.issue_key(
         session, organisation_id=data.organisation_id, role=data.role, name=data.name
     )
@@ -58,6 +72,8 @@ def list_api_keys(
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyRead)
 def revoke_api_key(key_id: uuid.UUID, session: SessionDep, _: AdminDep) -> ApiKeyRead:
+    """Revoke an API key (admins): it stops authenticating at once. The last active admin key
+    cannot be revoked (409)."""
     key = service.revoke_key(session, key_id)
     session.commit()
     return ApiKeyRead.model_validate(key)

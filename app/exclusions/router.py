@@ -39,6 +39,7 @@ def list_exclusions(
 
 @router.get("/{exclusion_id}", response_model=ExclusionRead)
 def get_exclusion(exclusion_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ExclusionRead:
+    """Read one declared never-again pair (admins and the referring association)."""
     return ExclusionRead.model_validate(service.get(session, caller, exclusion_id))
 
 

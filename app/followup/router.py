@@ -28,7 +28,13 @@ CSV_BODY: dict[str, Any] = {
         "required": True,
         "description": "UTF-8 CSV, comma or semicolon separated, with the header "
         "`match_id,date,minutes,mode`",
-        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "match_id,date,minutes,mode\r\n"
+                "0b5e4e55-3f4e-4a51-9a0c-3c1f3e6c2a10,2026-10-14,90,in_person\r\n",
+            }
+        },
     }
 }
 
@@ -49,6 +55,8 @@ def add_meeting(
 
 @router.get("/v1/matches/{match_id}/meetings", response_model=list[MeetingRead])
 def list_meetings(match_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> list[MeetingRead]:
+    """List the meetings recorded on a match, oldest first (the association running the
+    programme and admins)."""
     return [MeetingRead.model_validate(m) for m in service.meetings_of(session, caller, match_id)]
 
 
@@ -100,4 +108,6 @@ def add_check_in(
 def list_check_ins(
     match_id: uuid.UUID, session: SessionDep, caller: CallerDep
 ) -> list[CheckInRead]:
+    """List the check-ins recorded on a match: the mentor's and the young person's ratings of
+    the relationship (1 to 5) and any coded concern."""
     return [CheckInRead.model_validate(c) for c in service.check_ins_of(session, caller, match_id)]

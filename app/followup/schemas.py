@@ -8,7 +8,12 @@ from app.followup.models import Concern, MeetingMode
 
 
 class MeetingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"date": "2026-10-14", "minutes": 90, "mode": "in_person"}]
+        },
+    )
 
     date: dt.date = Field(description="the day the pair met (not in the future)")
     minutes: int = Field(ge=1, le=1440, description="how long they met, in minutes")
@@ -31,7 +36,12 @@ class MeetingImportReport(BaseModel):
 
 
 class CheckInIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"date": "2026-11-30", "mentor_rating": 4, "mentee_rating": 5}]
+        },
+    )
 
     date: dt.date
     mentor_rating: int | None = Field(default=None, ge=1, le=5)

@@ -12,6 +12,8 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz")
 def liveness() -> dict[str, str]:
+    """Answers 200 as long as the process serves requests, whatever the database's state: for a
+    load balancer's liveness probe. Readiness (database, migration, workers) is `/readyz`."""
     return {"status": "ok"}
 
 

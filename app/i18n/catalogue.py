@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "binome"
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-NESTED_MESSAGES = frozenset({"message", "action", "media_type"})
+NESTED_MESSAGES = frozenset({"message", "action", "what", "hint"})
 MAX_TRANSLATED_LENGTH = 4096  # longer texts are not messages of the catalogue
 
 
@@ -85,8 +85,11 @@ def entries(locale: str) -> tuple[Entry, ...]:
     return tuple(sorted(found, key=lambda entry: -entry.literal_length))
 
 
-def translation(text: str, locale: str) -> str | None:
-    """``text`` in ``locale``, or None when the catalogue has no message for it."""
+def translation(
+    text: str, locale: str, *, strict: bool = False, samples: frozenset[str] = frozenset()
+) -> str | None:
+    """``text`` in ``locale``, or None when the catalogue has no message for it (nor,
+    when ``strict``, for every message nested in it but the stand-ins in ``samples``)."""
     if len(text) > MAX_TRANSLATED_LENGTH:
         return None
     for entry in entries(locale):
@@ -97,9 +100,13 @@ def translation(text: str, locale: str) -> str | None:
         for index, name in enumerate(entry.names):
             value = found.group(f"g{index}")
             if name in NESTED_MESSAGES:
-                value = translation(value, locale) or value
+                nested = translation(value, locale, strict=strict, samples=samples)
+                if nested is None and strict and value not in samples:
+                    break
+                value = nested or value
             values[name] = value
-        return entry.msgstr.format(**values)
+        else:
+            return entry.msgstr.format(**values)
     return None
 
 

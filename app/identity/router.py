@@ -59,6 +59,9 @@ def detach_mentee(
 def detach_mentor(
     mentor_id: uuid.UUID, data: DetachIn, session: SessionDep, caller: MentorWriterDep
 ) -> DetachedRead:
+    """Detach a volunteer record from the person it was linked to, when the association or HR
+    believes the link wrong (coded reason, kept in the audit trail). The record then counts
+    as a person of its own."""
     mentor = get_visible(session, Mentor, mentor_id, mentors.writable(caller))
     service.detach(
         session, Subject.MENTOR, mentor.id, mentor.organisation_id, data.reason,

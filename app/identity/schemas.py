@@ -48,7 +48,9 @@ def check_birth_year(identity: IdentityIn | None, birth_year: int | None) -> Non
 
 
 class DetachIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "different_person"}]}
+    )
 
     reason: DetachReason = Field(description="why this record is not the same person")
 

@@ -45,8 +45,23 @@ IMPORT_BODY: dict[str, Any] = {
         "description": "UTF-8 CSV (comma or semicolon separated, `|` inside list cells) "
         "or a JSON list of records shaped like the single-record API's.",
         "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "external_id;kind;insee;capacity;skills\r\n"
+                "EMP-0042;employee;93066;2;employment|orientation\r\n",
+            },
+            "application/json": {
+                "schema": {"type": "array", "items": {"type": "object"}},
+                "example": [
+                    {
+                        "external_id": "EMP-0042",
+                        "kind": "employee",
+                        "location": {"insee": "93066"},
+                        "capacity": 2,
+                        "skills": ["employment", "orientation"],
+                    }
+                ],
+            },
         },
     }
 }
@@ -82,6 +97,11 @@ ImportParamsDep = Annotated[ImportParams, Depends(import_params)]
 async def import_mentors(
     request: Request, session: SessionDep, caller: MentorWriterDep, params: ImportParamsDep
 ) -> Response:
+    """Upsert volunteers in bulk by external id, from CSV (UTF-8, `;` or `,`, lists
+    `|`-separated; English or French headers) or a JSON list; `multipart/form-data` uploads
+    are accepted too. `mode=atomic` writes nothing if a row is wrong; `mode=partial` writes
+    the valid rows. `deactivate_missing` treats the file as the full pool. An `Idempotency-
+    Key` makes retries safe."""
     return await _import(request, session, caller, ImportKind.MENTORS, params)
 
 
@@ -94,6 +114,8 @@ async def import_mentors(
 async def import_mentees(
     request: Request, session: SessionDep, caller: AssociationDep, params: ImportParamsDep
 ) -> Response:
+    """Upsert young people in bulk by external id, with the same conventions as the volunteers'
+    import (CSV or JSON, atomic or partial, `deactivate_missing`, `Idempotency-Key`)."""
     return await _import(request, session, caller, ImportKind.MENTEES, params)
 
 
@@ -111,6 +133,8 @@ def import_template(
         Header(description="column headers in French by default; `en` for English ones"),
     ] = None,
 ) -> Response:
+    """Download the CSV template of an import: the expected columns and one example row for the
+    caller's role, with French headers by default (`Accept-Language: en` for English ones)."""
     if caller.role is Role.PUBLIC_BODY or (
         caller.role is Role.COMPANY_HR and kind is ImportKind.MENTEES
     ):
@@ -128,6 +152,8 @@ def import_template(
     "/v1/imports/{import_id}", response_model=ImportReportRead, response_model_exclude_none=True
 )
 def get_import(import_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> ImportReportRead:
+    """Read an import's report: counts (created, updated, unchanged, deactivated, rejected) and
+    the rejected rows with their spreadsheet row, column and message."""
     return report_read(visible_report(session, caller, import_id))
 
 
@@ -142,6 +168,8 @@ def get_import_errors(
     caller: CallerDep,
     accept_language: Annotated[str | None, Header(description="`fr`: French messages")] = None,
 ) -> Response:
+    """Download the rejected rows of an import as CSV, to correct them in a spreadsheet
+    (messages in French with `Accept-Language: fr`)."""
     report = visible_report(session, caller, import_id)
     return _csv_response(
         errors_csv(report, negotiate(accept_language)), f"binome-import-{report.id}-errors.csv"

@@ -66,6 +66,8 @@ def list_matches(
 
 @router.get("/{match_id}", response_model=MatchOut)
 def get_match(match_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> MatchOut:
+    """Read one match: the pair, the programme, the need, its status and dates. Company HR sees
+    only that its employee is matched and the status."""
     return render(caller, service.get(session, caller, match_id))
 
 

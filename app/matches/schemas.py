@@ -54,7 +54,10 @@ class MatchEmployerView(BaseModel):
 
 
 class TransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"note": "premier rendez-vous fixé au collège"}]},
+    )
 
     note: str | None = Note
 

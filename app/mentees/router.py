@@ -17,6 +17,10 @@ router = APIRouter(prefix="/v1/mentees", tags=["mentees"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MenteeRead)
 def create_mentee(data: MenteeCreate, session: SessionDep, caller: AssociationDep) -> MenteeRead:
+    """Refer a young person (associations): birth year, commune, QPV or rural zone, activity,
+    needs ranked by importance, languages, travel distance, and optionally a pseudonymous
+    `identity` (hashed, never stored in clear) to recognise the same person referred
+    elsewhere."""
     mentee = service.create(session, caller, data)
     session.commit()
     return mentee_read(session, mentee)
@@ -34,6 +38,8 @@ def list_mentees(
     qpv: bool | None = None,
     external_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Page[MenteeRead]:
+    """List the young people the referring association sees, filtered by territory, need,
+    programme, QPV, activity status and external id."""
     stmt = service.query(
         caller,
         territory=territory,
@@ -50,6 +56,9 @@ def list_mentees(
 
 @router.get("/{mentee_id}", response_model=MenteeRead)
 def get_mentee(mentee_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> MenteeRead:
+    """Read one young person's record, with `followed_elsewhere` and
+    `needs_supported_elsewhere` when the same person is referred by another organisation
+    (never which one)."""
     return mentee_read(session, service.get(session, caller, mentee_id))
 
 
@@ -57,6 +66,8 @@ def get_mentee(mentee_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> 
 def update_mentee(
     mentee_id: uuid.UUID, data: MenteeUpdate, session: SessionDep, caller: AssociationDep
 ) -> MenteeRead:
+    """Change a young person's record (the referring association). Fields left out keep their
+    value."""
     mentee = service.update(session, caller, mentee_id, data)
     session.commit()
     return mentee_read(session, mentee)

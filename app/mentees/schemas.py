@@ -86,6 +86,12 @@ class MenteeCreate(MenteeFields):
 
 
 class MenteeUpdate(Patch):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"needs": ["orientation", "confidence"], "max_travel_km": 8}]
+        },
+    )
     birth_year: int | None = None
     location: LocationIn | None = None
     qpv: bool | None = None

@@ -16,6 +16,9 @@ router = APIRouter(prefix="/v1/mentors", tags=["mentors"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MentorRead)
 def create_mentor(data: MentorCreate, session: SessionDep, caller: MentorWriterDep) -> MentorRead:
+    """Submit a volunteer mentor: company HR for its own employees, an association for its
+    volunteers. Location by INSEE code or postcode, travel distance, capacity (1 to 5
+    mentees), skills (needs they can help with), languages, background check validity."""
     mentor = service.create(session, caller, data)
     session.commit()
     return MentorRead.model_validate(mentor)
@@ -34,6 +37,9 @@ def list_mentors(
     employer_id: uuid.UUID | None = None,
     external_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Page[MentorRead]:
+    """List the volunteers the caller may see (its own submissions, its programmes' volunteers,
+    or HR's employees), filtered by territory, need, programme, kind, employer and external
+    id."""
     stmt = service.query(
         caller,
         territory=territory,
@@ -49,6 +55,7 @@ def list_mentors(
 
 @router.get("/{mentor_id}", response_model=MentorRead)
 def get_mentor(mentor_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> MentorRead:
+    """Read one volunteer record within the caller's scope (404 otherwise)."""
     return MentorRead.model_validate(service.get(session, caller, mentor_id))
 
 
@@ -56,6 +63,7 @@ def get_mentor(mentor_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> 
 def update_mentor(
     mentor_id: uuid.UUID, data: MentorUpdate, session: SessionDep, caller: MentorWriterDep
 ) -> MentorRead:
+    """Change a volunteer record the caller owns. Fields left out keep their value."""
     mentor = service.update(session, caller, mentor_id, data)
     session.commit()
     return MentorRead.model_validate(mentor)
@@ -63,5 +71,7 @@ def update_mentor(
 
 @router.delete("/{mentor_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_mentor(mentor_id: uuid.UUID, session: SessionDep, caller: MentorWriterDep) -> None:
+    """Remove a volunteer the caller owns. A volunteer with matches is deactivated rather than
+    deleted: its running matches close with a coded reason and its history is kept."""
     service.delete(session, caller, mentor_id)
     session.commit()

@@ -60,6 +60,12 @@ class MentorCreate(MentorFields):
 
 
 class MentorUpdate(Patch):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"capacity": 2, "background_check_valid_until": "2027-06-30"}]
+        },
+    )
     NULLABLE = frozenset({"employer_id", "background_check_valid_until"})
 
     kind: MentorKind | None = None

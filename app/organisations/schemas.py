@@ -23,6 +23,9 @@ class OrganisationCreate(BaseModel):
 
 
 class OrganisationUpdate(Patch):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Proxité Seine-Saint-Denis"}]}
+    )
     NULLABLE = frozenset({"siret"})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)

@@ -17,6 +17,9 @@ router = APIRouter(prefix="/v1/programmes", tags=["programmes"])
 def create_programme(
     data: ProgrammeCreate, session: SessionDep, caller: AssociationDep
 ) -> ProgrammeRead:
+    """Create a mentoring programme run by an association: the territories it covers
+    (departments and/or communes), the needs it addresses, the age range and the number of
+    running matches it can hold."""
     programme = service.create(session, caller, data)
     session.commit()
     return ProgrammeRead.model_validate(programme)
@@ -32,6 +35,8 @@ def list_programmes(
     need: Need | None = None,
     active: bool | None = None,
 ) -> Page[ProgrammeRead]:
+    """List programmes, filtered by territory (`department`, `commune`), `need`,
+    `organisation_id` and `active`. The catalogue of programmes is public to every role."""
     stmt = service.query(
         territory=territory, organisation_id=organisation_id, need=need, active=active
     )
@@ -40,6 +45,7 @@ def list_programmes(
 
 @router.get("/{programme_id}", response_model=ProgrammeRead)
 def get_programme(programme_id: uuid.UUID, session: SessionDep, _: CallerDep) -> ProgrammeRead:
+    """Read one programme."""
     return ProgrammeRead.model_validate(service.get(session, programme_id))
 
 
@@ -50,6 +56,7 @@ def update_programme(
     session: SessionDep,
     caller: AssociationDep,
 ) -> ProgrammeRead:
+    """Change a programme (its association or admins). Fields left out keep their value."""
     programme = service.update(session, caller, programme_id, data)
     session.commit()
     return ProgrammeRead.model_validate(programme)
@@ -57,5 +64,6 @@ def update_programme(
 
 @router.delete("/{programme_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_programme(programme_id: uuid.UUID, session: SessionDep, caller: AssociationDep) -> None:
+    """Delete a programme (its association or admins)."""
     service.delete(session, caller, programme_id)
     session.commit()

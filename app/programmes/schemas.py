@@ -52,6 +52,12 @@ class ProgrammeCreate(ProgrammeBase):
 
 
 class ProgrammeUpdate(Patch):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"capacity": 80, "needs": ["school_support", "orientation"]}]
+        },
+    )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     needs: NeedList | None = None
     departments: Annotated[list[DepartmentCode], AfterValidator(unique_items)] | None = None

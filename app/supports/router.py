@@ -22,6 +22,9 @@ router = APIRouter(prefix="/v1/supports", tags=["supports"])
 def create_support(
     data: SupportCreate, session: SessionDep, caller: SupportWriterDep
 ) -> SupportRead:
+    """Record a support a young person already receives (from any actor): a run never proposes
+    a second support for that need while it is active. Public bodies and associations may
+    declare it by `identity` alone, without reading any record."""
     support = service.create(session, caller, data)
     session.commit()
     return SupportRead.model_validate(support)
@@ -38,6 +41,8 @@ def list_supports(
     provider_id: uuid.UUID | None = None,
     active_on: Annotated[date | None, Query(description="only supports running that day")] = None,
 ) -> Page[SupportRead]:
+    """List the supports the caller may see, filtered by young person, need, programme,
+    provider and the day they are active on."""
     stmt = service.query(
         caller,
         mentee_id=mentee_id,
@@ -51,6 +56,7 @@ def list_supports(
 
 @router.get("/{support_id}", response_model=SupportRead)
 def get_support(support_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> SupportRead:
+    """Read one support."""
     return SupportRead.model_validate(service.get(session, caller, support_id))
 
 
@@ -58,6 +64,7 @@ def get_support(support_id: uuid.UUID, session: SessionDep, caller: CallerDep) -
 def update_support(
     support_id: uuid.UUID, data: SupportUpdate, session: SessionDep, caller: SupportWriterDep
 ) -> SupportRead:
+    """Change a support (for instance its end date). Fields left out keep their value."""
     support = service.update(session, caller, support_id, data)
     session.commit()
     return SupportRead.model_validate(support)
@@ -65,5 +72,6 @@ def update_support(
 
 @router.delete("/{support_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_support(support_id: uuid.UUID, session: SessionDep, caller: SupportWriterDep) -> None:
+    """Delete a support recorded by mistake."""
     service.delete(session, caller, support_id)
     session.commit()

@@ -68,6 +68,9 @@ class SupportCreate(BaseModel):
 
 
 class SupportUpdate(Patch):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"end_date": "2027-06-30"}]}
+    )
     NULLABLE = frozenset({"end_date"})
 
     end_date: date | None = Field(default=None, description="set to close the support")

@@ -42,6 +42,8 @@ def list_webhooks(
 
 @router.get("/{webhook_id}", response_model=WebhookRead)
 def get_webhook(webhook_id: uuid.UUID, session: SessionDep, caller: AssociationDep) -> WebhookRead:
+    """Read one webhook endpoint of the caller's organisation (its secret is never shown
+    again)."""
     return WebhookRead.model_validate(service.get(session, caller, webhook_id))
 
 

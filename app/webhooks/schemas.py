@@ -46,7 +46,12 @@ class WebhookCreate(BaseModel):
 
 
 class WebhookUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"events": ["run.succeeded", "match.accepted"], "active": True}]
+        },
+    )
 
     url: AnyHttpUrl | None = None
     events: list[EventType] | None = Field(default=None, min_length=1)

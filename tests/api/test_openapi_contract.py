@@ -1,0 +1,118 @@
+"""The OpenAPI document is complete and published: every operation described, every
+request body exemplified, every error documented by its problem type."""
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import app
+from app import openapi
+from app.errors import AppError
+from app.problems import HTTP_TITLES, PROBLEM_JSON
+
+PROBLEM_PAGES = Path(__file__).resolve().parents[2] / "docs" / "problems"
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return openapi.document()
+
+
+def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
+def test_every_operation_has_a_summary_and_a_description(spec: dict[str, Any]) -> None:
+    operations = _operations(spec)
+    assert len(operations) > 50
+    missing = [
+        f"{method.upper()} {path}"
+        for method, path, operation in operations
+        if not operation.get("summary") or not operation.get("description", "").strip()
+    ]
+    assert not missing, "operations without a description: " + ", ".join(missing)
+
+
+def _has_example(spec: dict[str, Any], media: dict[str, Any]) -> bool:
+    if "example" in media or "examples" in media:
+        return True
+    schema = media.get("schema", {})
+    candidates = [schema, *schema.get("anyOf", []), *schema.get("oneOf", [])]
+    for candidate in candidates:
+        ref = candidate.get("$ref")
+        if ref:
+            component = spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+            if "example" in component or "examples" in component:
+                return True
+    return False
+
+
+def test_every_request_body_has_an_example(spec: dict[str, Any]) -> None:
+    bodies = [
+        (f"{method.upper()} {path}", media_type, media)
+        for method, path, operation in _operations(spec)
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items()
+    ]
+    assert len(bodies) > 15
+    missing = [
+        f"{op} ({media_type})" for op, media_type, media in bodies if not _has_example(spec, media)
+    ]
+    assert not missing, "request bodies without an example: " + ", ".join(missing)
+
+
+def test_every_operation_documents_its_errors_as_problems(spec: dict[str, Any]) -> None:
+    for method, path, operation in _operations(spec):
+        errors = {code: r for code, r in operation["responses"].items() if code[0] in "45"}
+        assert errors, f"{method.upper()} {path} documents no error"
+        for code, response in errors.items():
+            if code == "422" and "application/json" in response.get("content", {}):
+                continue  # FastAPI's own validation entry, rendered as a problem too
+            assert PROBLEM_JSON in response.get("content", {}), (method, path, code)
+            assert "problems/" in response["description"], (method, path, code)
+
+
+def test_the_published_document_matches_the_code(spec: dict[str, Any]) -> None:
+    published = openapi.PUBLISHED.read_text(encoding="utf-8")
+    assert published == openapi.render(spec), (
+        "openapi.json is out of date: run `python -m app.openapi` and commit the result"
+    )
+
+
+def _problem_codes() -> set[str]:
+    """Every problem type the code can answer: error classes, the HTTP titles, and the
+    codes given to ``problem(status, code, …)`` calls."""
+
+    def subclasses(cls: type[AppError]) -> list[type[AppError]]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
+
+    import app.main  # noqa: F401 - registers every error class
+
+    codes = {cls.code for cls in subclasses(AppError)} | {c for c, _ in HTTP_TITLES.values()}
+    codes.add("http-error")
+    for path in Path(app.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "problem"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+            ):
+                codes.add(str(node.args[1].value))
+    return codes
+
+
+def test_every_problem_type_has_a_page() -> None:
+    codes = _problem_codes()
+    assert {"validation-error", "not-found", "conflict", "database-unavailable"} <= codes
+    missing = sorted(code for code in codes if not (PROBLEM_PAGES / f"{code}.md").is_file())
+    assert not missing, f"problem types without a page in docs/problems/: {missing}"
+    index = (PROBLEM_PAGES / "README.md").read_text(encoding="utf-8")
+    assert all(f"({code}.md)" in index for code in codes)

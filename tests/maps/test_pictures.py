@@ -51,6 +51,8 @@ def test_the_france_svg_parses_and_draws_every_department(
             path = group.find(f"{SVG}path")
             assert path is not None, group.get("id")
             assert len(path.get("d", "")) > 50, group.get("id")
+    zoomed = {g.get("id") for g in root.iter(f"{SVG}g") if g.get("id", "").startswith("zoom-")}
+    assert zoomed == {"zoom-75", "zoom-92", "zoom-93", "zoom-94"}  # Paris, drawn larger
     assert drawn["93"] == "Seine-Saint-Denis (93) : 7"  # ten referred, three engaged
     assert drawn["75"] == "Paris (75) : aucune donnée"
     assert "Licence Ouverte" in response.text

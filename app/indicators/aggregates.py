@@ -1,0 +1,263 @@
+"""SQL aggregates behind the indicators: one grouped query per family of counts, for the
+whole country at once (the suppression of small counts needs every cell of a line), and
+the scope's own medians, survival tallies and meeting rates.
+
+Nothing here loads individual rows into Python, except the day counts a median needs
+on SQLite (PostgreSQL computes medians itself).
+"""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.db import contains
+from app.followup.models import Meeting
+from app.indicators.definitions import DAYS_PER_MONTH, EARLY_CLOSURE_DAYS
+from app.indicators.scopes import Period, Scope, ScopeKind
+from app.indicators.sql import utc_day
+from app.indicators.survival import Tally
+from app.matches.models import ENGAGED_STATUSES, CloseReason, Match, MatchStatus
+from app.mentees.models import Mentee, mentee_programmes
+from app.vocabulary import Need, RuralZone
+
+Counts = dict[str, int]
+"""Count measures of one group (a department, a programme…), by measure name."""
+
+CLOSE_REASONS = tuple(CloseReason)
+NEEDS = tuple(Need)
+GROUPS = ("qpv", "rural", "minors", *(f"need:{need.value}" for need in NEEDS))
+
+
+def _between(day: ColumnElement[Any], period: Period) -> ColumnElement[bool]:
+    return and_(day >= period.day(period.start), day <= period.day(period.end))
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.count(case((condition, 1)))
+
+
+def _distinct(condition: ColumnElement[bool], column: Any) -> Any:
+    return func.count(distinct(case((condition, column))))
+
+
+def _minor(period: Period) -> ColumnElement[bool]:
+    # Age by birth year only (the service keeps no birth date): under 18 during the
+    # period's last year.
+    return Mentee.birth_year > period.end.year - 18
+
+
+def match_measures(period: Period) -> dict[str, Any]:
+    started_day = utc_day(Match.started_at)
+    ended_day = utc_day(Match.ended_at)
+    as_of = period.day(period.as_of)
+    proposed = _between(utc_day(Match.proposed_at), period)
+    started = _between(started_day, period)
+    closed = and_(Match.status == MatchStatus.CLOSED, _between(ended_day, period))
+    followed = and_(
+        Match.started_at.is_not(None),
+        started_day <= period.day(period.end),
+        or_(Match.ended_at.is_(None), ended_day >= period.day(period.start)),
+    )
+    measures: dict[str, Any] = {
+        "matches_proposed": _count(proposed),
+        "young_people_matched": _distinct(proposed, Match.mentee_id),
+        "matches_started": _count(started),
+        "young_people_mentored": _distinct(started, Match.mentee_id),
+        "matches_followed": _count(followed),
+        "matches_closed": _count(closed),
+    }
+    for reason in CLOSE_REASONS:
+        measures[f"matches_closed:{reason.value}"] = _count(
+            and_(closed, Match.close_reason == reason)
+        )
+    for key, days in EARLY_CLOSURE_DAYS.items():
+        eligible = and_(started, started_day <= as_of - days)
+        measures[f"{key}:eligible"] = _count(eligible)
+        measures[f"{key}:closed"] = _count(
+            and_(
+                eligible,
+                Match.status == MatchStatus.CLOSED,
+                Match.close_reason != CloseReason.COMPLETED,
+                ended_day - started_day < days,
+            )
+        )
+    groups = {
+        "qpv": Mentee.qpv.is_(True),
+        "rural": Mentee.rural_zone != RuralZone.NONE,
+        "minors": _minor(period),
+    }
+    for name, condition in groups.items():
+        measures[f"reach_mentored:{name}"] = _distinct(and_(started, condition), Match.mentee_id)
+    for need in NEEDS:
+        measures[f"reach_mentored:need:{need.value}"] = _distinct(
+            and_(started, Match.need == need.value), Match.mentee_id
+        )
+    return measures
+
+
+def _waiting() -> ColumnElement[bool]:
+    engaged = exists().where(Match.mentee_id == Mentee.id, Match.status.in_(ENGAGED_STATUSES))
+    return and_(Mentee.active.is_(True), ~engaged)
+
+
+def mentee_measures(period: Period) -> dict[str, Any]:
+    waiting = _waiting()
+    measures: dict[str, Any] = {
+        "young_people_referred": _count(_between(utc_day(Mentee.created_at), period)),
+        "reach_waiting:all": _count(waiting),
+        "reach_waiting:qpv": _count(and_(waiting, Mentee.qpv.is_(True))),
+        "reach_waiting:rural": _count(and_(waiting, Mentee.rural_zone != RuralZone.NONE)),
+        "reach_waiting:minors": _count(and_(waiting, _minor(period))),
+    }
+    for need in NEEDS:
+        measures[f"reach_waiting:need:{need.value}"] = _count(
+            and_(waiting, contains(Mentee.needs, need.value))
+        )
+    return measures
+
+
+def grouped(
+    session: Session, measures: dict[str, Any], keys: Sequence[Any], source: Any
+) -> dict[tuple[str, ...], Counts]:
+    """``{group key: {measure: count}}`` for a query over ``source`` grouped by ``keys``."""
+    names = list(measures)
+    stmt = select(*keys, *(measures[name] for name in names)).select_from(source).group_by(*keys)
+    result: dict[tuple[str, ...], Counts] = {}
+    for row in session.execute(stmt):
+        key = tuple(str(value) for value in row[: len(keys)])
+        result[key] = dict(zip(names, (int(v) for v in row[len(keys) :]), strict=True))
+    return result
+
+
+def matches_by_department(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
+    source = Match.__table__.join(Mentee.__table__, Mentee.id == Match.mentee_id)
+    return grouped(session, match_measures(period), [Mentee.department, Mentee.region], source)
+
+
+def mentees_by_department(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
+    return grouped(
+        session, mentee_measures(period), [Mentee.department, Mentee.region], Mentee.__table__
+    )
+
+
+def matches_by_programme(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
+    source = Match.__table__.join(Mentee.__table__, Mentee.id == Match.mentee_id)
+    return grouped(
+        session, match_measures(period), [Match.organisation_id, Match.programme_id], source
+    )
+
+
+def matches_by_organisation(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
+    source = Match.__table__.join(Mentee.__table__, Mentee.id == Match.mentee_id)
+    return grouped(session, match_measures(period), [Match.organisation_id], source)
+
+
+def mentees_by_organisation(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
+    return grouped(session, mentee_measures(period), [Mentee.organisation_id], Mentee.__table__)
+
+
+def mentees_of_programme(session: Session, period: Period, programme_id: str) -> Counts:
+    """Young people enrolled in a programme (they may be enrolled in several: these
+    counts do not add up across programmes)."""
+    measures = mentee_measures(period)
+    names = list(measures)
+    stmt = (
+        select(*(measures[name] for name in names))
+        .select_from(Mentee)
+        .join(mentee_programmes, mentee_programmes.c.mentee_id == Mentee.id)
+        .where(mentee_programmes.c.programme_id == _uuid(programme_id))
+    )
+    row = session.execute(stmt).one()
+    return dict(zip(names, (int(value) for value in row), strict=True))
+
+
+# --- the scope's own figures -----------------------------------------------------------
+
+
+def match_filter(scope: Scope) -> ColumnElement[bool] | None:
+    if scope.kind is ScopeKind.DEPARTMENT:
+        return Mentee.department == scope.code
+    if scope.kind is ScopeKind.REGION:
+        return Mentee.region == scope.code
+    if scope.kind is ScopeKind.ORGANISATION:
+        return Match.organisation_id == _uuid(scope.code)
+    if scope.kind is ScopeKind.PROGRAMME:
+        return Match.programme_id == _uuid(scope.code)
+    return None
+
+
+def _uuid(code: str | None) -> uuid.UUID:
+    return uuid.UUID(str(code))
+
+
+def _scoped(stmt: Any, scope: Scope) -> Any:
+    stmt = stmt.select_from(Match).join(Mentee, Mentee.id == Match.mentee_id)
+    condition = match_filter(scope)
+    return stmt if condition is None else stmt.where(condition)
+
+
+def median_days(session: Session, scope: Scope, period: Period, moment: Any) -> float | None:
+    """Median of (``moment`` − the day the young person started waiting), in days, over
+    the matches whose ``moment`` falls in the period."""
+    day = utc_day(moment)
+    # A waiting date moved after the match (a record corrected later) counts as no wait.
+    waited = day - utc_day(Mentee.waiting_since)
+    days = case((waited > 0, waited), else_=0)
+    where = _between(day, period)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = _scoped(select(func.percentile_cont(0.5).within_group(days)), scope)
+        value = session.execute(stmt.where(where)).scalar()
+        return None if value is None else float(value)
+    values = sorted(session.scalars(_scoped(select(days), scope).where(where)))
+    if not values:
+        return None
+    middle = len(values) // 2
+    if len(values) % 2:
+        return float(values[middle])
+    return (int(values[middle - 1]) + int(values[middle])) / 2
+
+
+def survival_tallies(session: Session, scope: Scope, period: Period) -> list[Tally]:
+    """Matches started in the period, by last known day (since their start) and whether
+    they broke down on it; closures after ``as_of`` are not known yet."""
+    started_day = utc_day(Match.started_at)
+    ended_day = utc_day(Match.ended_at)
+    as_of = period.day(period.as_of)
+    ended = and_(Match.status == MatchStatus.CLOSED, ended_day <= as_of)
+    last = case((ended, ended_day), else_=as_of) - started_day
+    event = case((and_(ended, Match.close_reason != CloseReason.COMPLETED), 1), else_=0)
+    stmt = _scoped(select(last, func.sum(event), func.count()), scope).where(
+        _between(started_day, period)
+    )
+    rows = session.execute(stmt.group_by(last))
+    return [Tally(int(day), int(events), int(total) - int(events)) for day, events, total in rows]
+
+
+def meeting_rate(session: Session, scope: Scope, period: Period) -> tuple[int, float]:
+    """(meetings held in the period, active months of the matches followed in it)."""
+    start, end = period.day(period.start), min(period.day(period.end), period.day(period.as_of))
+    started_day = utc_day(Match.started_at)
+    ended_day = case((Match.ended_at.is_(None), end), else_=utc_day(Match.ended_at))
+    first = case((started_day > start, started_day), else_=start)
+    last = case((ended_day < end, ended_day), else_=end)
+    span = case((last >= first, last - first + 1), else_=0)
+    days = session.execute(
+        _scoped(select(func.coalesce(func.sum(span), 0)), scope).where(
+            Match.started_at.is_not(None)
+        )
+    ).scalar_one()
+    meetings_stmt = (
+        select(func.count(Meeting.id))
+        .select_from(Meeting)
+        .join(Match, Match.id == Meeting.match_id)
+        .join(Mentee, Mentee.id == Match.mentee_id)
+        .where(Meeting.held_on >= period.start, Meeting.held_on <= period.end)
+    )
+    condition = match_filter(scope)
+    if condition is not None:
+        meetings_stmt = meetings_stmt.where(condition)
+    meetings = session.execute(meetings_stmt).scalar_one()
+    return int(meetings), float(days) / DAYS_PER_MONTH

@@ -22,8 +22,6 @@ from app.maps.render import Cell, Format
 from app.programmes import service as programmes
 from app.vocabulary import Role
 
-HIGHER_IS_BETTER = {Indicator.MATCHED_SHARE, Indicator.RETENTION_6_MONTHS}
-
 
 def check_department(code: str, field: str = "path.department") -> None:
     if not is_known_department(code) or code not in outlines():
@@ -32,10 +30,10 @@ def check_department(code: str, field: str = "path.department") -> None:
 
 def france_cells(session: Session, caller: Caller, indicator: Indicator) -> list[Cell]:
     """(code, value, withheld) for every department, in code order."""
-    found = figures.department_figures(session)
+    found = figures.department_figures(session, caller.is_admin)
     cells: list[Cell] = []
     for code in outlines():
-        shown = found[code].value(indicator, caller.is_admin) if code in found else figures.NO_DATA
+        shown = found[code].value(indicator) if code in found else figures.NO_DATA
         cells.append((code, shown.value, shown.withheld))
     return cells
 
@@ -46,7 +44,7 @@ def france_map(session: Session, caller: Caller, indicator: Indicator, fmt: Form
         tuple(france_cells(session, caller, indicator)),
         info.label,
         info.share,
-        indicator in HIGHER_IS_BETTER,
+        info.higher_is_better,
         fmt,
     )
 
@@ -96,7 +94,7 @@ def chart_scope(
     return (
         MonthlyScope(
             department=department,
-            programme_ids=(programme_id,) if programme_id is not None else None,
+            programme_id=str(programme_id) if programme_id is not None else None,
             employer_id=employer_id,
         ),
         exact,

@@ -59,7 +59,7 @@ def test_the_france_svg_parses_and_draws_every_department(
 
 
 def test_the_france_png_renders_at_800_by_800(client: TestClient, admin: Actor) -> None:
-    for indicator in ("waiting", "matched_share", "retention_6_months", "waiting_per_volunteer"):
+    for indicator in ("waiting", "matched_share", "retention_6_months", "volunteers"):
         response = client.get(
             f"/v1/maps/departments.png?indicator={indicator}", headers=admin.headers
         )
@@ -77,15 +77,15 @@ def test_ratios_resting_on_small_counts_are_withheld_except_for_admins(
         url = f"/v1/maps/departments.svg?indicator={indicator}"
         return titles(client.get(url, headers=actor.headers).content)["93"]
 
-    # Four volunteers available: the ratio would show them.
-    assert title(admin, "waiting_per_volunteer") == "Seine-Saint-Denis (93) : 1,75"
-    assert title(public_body, "waiting_per_volunteer").endswith("moins de 5 (masqué)")
-    assert title(association, "volunteers_available").endswith("moins de 5 (masqué)")
-    # Five of ten matched: neither part is small, so the share is shown to everyone.
-    assert title(public_body, "matched_share") == "Seine-Saint-Denis (93) : 50 %"
-    # One early end among four started matches: 75 % kept after six months, for admins.
+    assert title(admin, "waiting_per_volunteer") == "Seine-Saint-Denis (93) : 1,17"
+    assert title(public_body, "waiting_per_volunteer") == "Seine-Saint-Denis (93) : 1,17"
+    assert title(association, "matched_share") == "Seine-Saint-Denis (93) : 30 %"
+    # One early end among four matches started: 75 % kept after six months, for admins;
+    # four matches is a small count, and so are the two started six months ago.
     assert title(admin, "retention_6_months") == "Seine-Saint-Denis (93) : 75 %"
     assert title(public_body, "retention_6_months").endswith("moins de 5 (masqué)")
+    assert title(admin, "closed_before_6_months") == "Seine-Saint-Denis (93) : 0 %"
+    assert title(association, "closed_before_6_months").endswith("moins de 5 (masqué)")
 
 
 def test_a_department_map_draws_its_outline_and_communes(

@@ -39,6 +39,7 @@ from app.indicators.definitions import RETENTION_DAYS
 from app.indicators.scopes import Period, Scope, ScopeKind
 from app.indicators.suppression import Line, is_small, withheld_cells
 from app.indicators.survival import events_until, survival_at
+from app.maps import tables
 from app.matches.models import CloseReason, Match, MatchStatus
 from app.mentees.models import Mentee
 from app.mentors.models import Mentor
@@ -154,7 +155,7 @@ def department_figures(
     as the indicators and the territory diagnostic publish them to this caller."""
     day = today or date.today()
     period = last_year(day)
-    table = indicators.national_table(session, period)
+    table = tables.national_table(session, period)
     overview = territories.overview(session, day, exact=exact).departments
 
     def cell(measure: str, code: str) -> int | None:
@@ -273,7 +274,7 @@ def commune_points(
     ).all()
     hidden: set[str] = set()
     if not exact:
-        table = indicators.national_table(session, last_year(today or date.today()))
+        table = tables.national_table(session, last_year(today or date.today()))
         total = ("reach_waiting:all", "department", department)
         values = {**waiting, "": sum(waiting.values())}
         forced = {""} if total in table.hidden else set()
@@ -362,9 +363,10 @@ def monthly(
     else:
         level, code = "national", ""
     found: dict[Series, list[Value]] = {series: [] for series in Series}
+    stamp = tables.fingerprint(session)
     for month in months:
         period = Period.of(month, month_end(month), day)
-        table = indicators.national_table(session, period, scope.programme_id)
+        table = tables.national_table(session, period, scope.programme_id, stamp)
 
         def cell(measure: str, table: indicators.Table = table) -> int | None:
             key = (measure, level, code)

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.api.conftest import Actor
+from tests.api.conftest import Actor, mentee_payload
 from tests.maps.conftest import History
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -155,3 +155,26 @@ def test_employee_charts_are_for_their_company_and_admins(
         headers=admin.headers,
     )
     assert unknown.status_code == 404
+
+
+def test_a_cached_map_follows_every_change_of_its_figures(
+    client: TestClient, admin: Actor, association: Actor, history: History
+) -> None:
+    def waiting() -> str:
+        svg = client.get("/v1/maps/departments.svg", headers=admin.headers).content
+        return titles(svg)["93"]
+
+    assert waiting() == "Seine-Saint-Denis (93) : 7"
+    assert waiting() == "Seine-Saint-Denis (93) : 7"  # from the cache
+    created = client.post("/v1/mentees", json=mentee_payload(), headers=association.headers).json()
+    assert waiting() == "Seine-Saint-Denis (93) : 8"
+    erased = client.delete(f"/v1/mentees/{created['id']}", headers=association.headers)
+    assert erased.status_code == 204
+    assert waiting() == "Seine-Saint-Denis (93) : 7"
+    patched = client.patch(
+        f"/v1/mentees/{history.mentees[9]['id']}",
+        json={"active": False},
+        headers=association.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    assert waiting() == "Seine-Saint-Denis (93) : 6"

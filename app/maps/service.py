@@ -1,7 +1,8 @@
 """Pictures for a caller: figures gathered with the caller's rights, then drawn.
 
 Every role may see the territorial pictures (aggregates only, like the territory
-diagnostic), with counts from 1 to 4 withheld for all but admins. Charts of a company's
+diagnostic), withheld as the indicators and the diagnostic withhold them for all but
+admins. Charts of a company's
 employees are for that company's HR and for admins; HR sees its own employees' figures
 exactly, as it already sees their records, and so does an association for its own
 programmes.

@@ -154,6 +154,16 @@ def department_figures(
     """Every department with young people or volunteers (or only ``only``), its figures
     as the indicators and the territory diagnostic publish them to this caller."""
     day = today or date.today()
+    return tables.remember(
+        session,
+        ("departments", day, exact, only),
+        lambda: _department_figures(session, exact, only, day),
+    )
+
+
+def _department_figures(
+    session: Session, exact: bool, only: str | None, day: date
+) -> dict[str, DepartmentFigures]:
     period = last_year(day)
     table = tables.national_table(session, period)
     overview = territories.overview(session, day, exact=exact).departments

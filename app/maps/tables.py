@@ -10,7 +10,8 @@ the next month of a chart, costs one small query until something changes.
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,10 +23,13 @@ from app.mentees.models import Mentee, mentee_programmes
 from app.mentors.models import Mentor
 from app.organisations.models import Organisation
 from app.programmes.models import Programme
+from app.supports.models import Support
+
+T = TypeVar("T")
 
 SIZE = 256
-_TRACKED = (Match, Mentee, Mentor, Programme, Organisation)
-_cache: OrderedDict[tuple[Any, ...], indicators.Table] = OrderedDict()
+_TRACKED = (Match, Mentee, Mentor, Programme, Organisation, Support)
+_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -40,23 +44,37 @@ def fingerprint(session: Session) -> tuple[Any, ...]:
     return tuple(session.execute(select(*columns)).one())
 
 
+def remember(
+    session: Session,
+    key: tuple[Any, ...],
+    compute: Callable[[], T],
+    stamp: tuple[Any, ...] | None = None,
+) -> T:
+    """``compute()``, from the cache while nothing it reads changed (``key`` names what
+    is computed; pass ``stamp`` to reuse one fingerprint for several keys)."""
+    full = (str(session.get_bind().engine.url), stamp or fingerprint(session), *key)
+    with _lock:
+        if full in _cache:
+            _cache.move_to_end(full)
+            return _cache[full]  # type: ignore[no-any-return]
+    value = compute()
+    with _lock:
+        _cache[full] = value
+        while len(_cache) > SIZE:
+            _cache.popitem(last=False)
+    return value
+
+
 def national_table(
     session: Session,
     period: Period,
     programme: str | None = None,
     stamp: tuple[Any, ...] | None = None,
 ) -> indicators.Table:
-    """``indicators.national_table``, from the cache while nothing it reads changed
-    (pass ``stamp`` to reuse one fingerprint for several periods)."""
-    bind = session.get_bind()
-    key = (str(bind.engine.url), stamp or fingerprint(session), period, programme)
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    table = indicators.national_table(session, period, programme)
-    with _lock:
-        _cache[key] = table
-        while len(_cache) > SIZE:
-            _cache.popitem(last=False)
-    return table
+    """``indicators.national_table``, from the cache while nothing it reads changed."""
+    return remember(
+        session,
+        ("indicators", period, programme),
+        lambda: indicators.national_table(session, period, programme),
+        stamp,
+    )

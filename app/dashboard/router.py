@@ -253,3 +253,19 @@ def department_export(code: str, session: SessionDep, caller: MaybeCaller) -> Re
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="departement-{code}.json"'},
     )
+
+
+@router.get("/export/indicateurs/{code}.csv")
+def indicators_export(code: str, session: SessionDep, caller: MaybeCaller) -> Response:
+    """The department's indicators over the last 12 months, as ``/v1/indicators.csv``."""
+    if caller is None:
+        return unauthenticated()
+    maps.check_department(code)
+    return Response(
+        views.indicators_csv(session, caller, code),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="indicateurs-{code}.csv"',
+            "Link": '</v1/indicators/schema.json>; rel="describedby"',
+        },
+    )

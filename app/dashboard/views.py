@@ -9,6 +9,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.service import Caller
+from app.indicators import export
+from app.indicators import service as indicators
+from app.indicators.schemas import FigureRead, IndicatorsRead
+from app.indicators.scopes import Period, Scope, ScopeKind
 from app.maps import figures
 from app.maps.figures import INDICATORS, Indicator, Value
 from app.maps.outlines import outlines
@@ -76,7 +80,7 @@ def national(session: Session, caller: Caller) -> list[DepartmentRow]:
     """Every department with young people or volunteers, every indicator."""
     names = {code: o.name for code, o in outlines().items()}
     rows = []
-    for code, found in figures.department_figures(session).items():
+    for code, found in figures.department_figures(session, caller.is_admin).items():
         if code not in names:
             continue
         rows.append(
@@ -84,7 +88,7 @@ def national(session: Session, caller: Caller) -> list[DepartmentRow]:
                 code,
                 names[code],
                 {
-                    indicator: shown(found.value(indicator, caller.is_admin), info.share)
+                    indicator: shown(found.value(indicator), info.share)
                     for indicator, info in INDICATORS.items()
                 },
             )
@@ -98,20 +102,85 @@ class DepartmentPage:
     name: str
     diagnostic: TerritoryDiagnostic
     indicators: dict[Indicator, str]
+    measured: list[tuple[str, str, str]]
+    """The indicators of the department: (label, breakdown, figure)."""
+    period: Period
+    definition_version: str
 
 
 def department(session: Session, caller: Caller, code: str) -> DepartmentPage:
-    diagnostic = territories.diagnostic(session, code, date.today(), exact=caller.is_admin)
-    found = figures.department_figures(session, [code]).get(code, figures.DepartmentFigures(code))
+    today = date.today()
+    diagnostic = territories.diagnostic(session, code, today, exact=caller.is_admin)
+    found = figures.department_figures(session, caller.is_admin, only=code).get(code)
+    period = figures.last_year(today)
+    measured = indicators.compute(session, caller, Scope(ScopeKind.DEPARTMENT, code), period)
     return DepartmentPage(
         code=code,
         name=outlines()[code].name,
         diagnostic=diagnostic,
         indicators={
-            indicator: shown(found.value(indicator, caller.is_admin), info.share)
+            indicator: shown(found.value(indicator) if found else figures.NO_DATA, info.share)
             for indicator, info in INDICATORS.items()
         },
+        measured=[
+            (INDICATOR_LABELS.get(f.indicator, f.indicator), _breakdown(f.breakdown), _figure(f))
+            for f in measured.figures
+            if f.status != "not_available"
+        ],
+        period=period,
+        definition_version=measured.definition_version,
     )
+
+
+INDICATOR_LABELS: dict[str, str] = {
+    "young_people_referred": "Jeunes orientés",
+    "matches_proposed": "Binômes proposés",
+    "young_people_matched": "Jeunes ayant reçu une proposition",
+    "matches_started": "Binômes démarrés",
+    "young_people_mentored": "Jeunes accompagnés (binôme démarré)",
+    "median_days_to_proposal": "Délai médian jusqu'à la proposition (jours)",
+    "median_days_to_first_meeting": "Délai médian jusqu'à la première rencontre (jours)",
+    "matches_followed": "Binômes en cours sur la période",
+    "meetings_per_active_month": "Rencontres par mois actif",
+    "closed_before_3_months": "Part arrêtée avant 3 mois",
+    "closed_before_6_months": "Part arrêtée avant 6 mois",
+    "retention_6_months": "Toujours en cours à 6 mois",
+    "retention_12_months": "Toujours en cours à 12 mois",
+    "matches_closed": "Binômes clos",
+    "reach_mentored": "Jeunes accompagnés",
+    "reach_mentored_share": "Part des jeunes accompagnés",
+    "reach_waiting": "Jeunes en attente",
+    "reach_waiting_share": "Part des jeunes en attente",
+}
+BREAKDOWN_LABELS: dict[str, str] = {
+    "all": "tous",
+    "qpv": "en QPV",
+    "rural": "en zone rurale (FRR)",
+    "minors": "mineurs",
+    "completed": "menés à terme",
+    "mentee_withdrew": "retrait du jeune",
+    "mentor_withdrew": "retrait du bénévole",
+    "incompatibility": "incompatibilité",
+    "moved_away": "déménagement",
+    "safeguarding": "protection",
+    "other": "autre raison",
+}
+
+
+def _breakdown(breakdown: str | None) -> str:
+    if breakdown is None:
+        return ""
+    if breakdown.startswith("need:"):
+        return NEED_LABELS.get(breakdown.removeprefix("need:"), breakdown)
+    return BREAKDOWN_LABELS.get(breakdown, breakdown)
+
+
+def _figure(figure: indicators.Figure) -> str:
+    if figure.value is None:  # withheld, or nothing to measure: the API does not say which
+        return "—"
+    if figure.unit == "share":
+        return f"{figure.value * 100:.0f} %"
+    return shown(figures.Value(figure.value))
 
 
 @dataclass
@@ -214,4 +283,33 @@ def employees(session: Session, company_id: uuid.UUID) -> EmployeesPage | None:
     ]
     return EmployeesPage(
         company.name, int(registered), int(active), int(engaged or 0), outcomes, by_department
+    )
+
+
+def indicators_csv(session: Session, caller: Caller, code: str) -> str:
+    """The department's indicators as ``GET /v1/indicators.csv`` exports them (the same
+    Table Schema, ``/v1/indicators/schema.json``)."""
+    result = indicators.compute(
+        session, caller, Scope(ScopeKind.DEPARTMENT, code), figures.last_year(date.today())
+    )
+    return export.to_csv(
+        IndicatorsRead(
+            scope=result.scope.kind,
+            code=result.scope.code,
+            period_start=result.period.start,
+            period_end=result.period.end,
+            as_of=result.period.as_of,
+            definition_version=result.definition_version,
+            exact=result.exact,
+            figures=[
+                FigureRead(
+                    indicator=f.indicator,
+                    breakdown=f.breakdown,
+                    value=f.value,
+                    unit=f.unit,
+                    status=f.status,
+                )
+                for f in result.figures
+            ],
+        )
     )

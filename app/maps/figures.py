@@ -1,38 +1,50 @@
-"""The figures the pictures show, aggregated in SQL per department, per commune or per
-month, with small counts withheld for every role but admin.
+"""The figures the pictures show, read from the published tables of the indicators
+and of the territory diagnostic, so that a map never shows a cell those tables withhold
+(small counts and their complements, for every role but admin), and every figure has
+one definition (docs/indicators.md).
 
-Definitions (docs/maps.md repeats them for readers):
+Department indicators (docs/maps.md repeats them for readers):
 
-- *referred*: active young people living in the department;
-- *waiting*: referred young people with no accepted or active match;
-- *volunteers available*: active mentors holding fewer running matches (unexpired
-  proposals, accepted, active) than their capacity;
-- *matched share*: referred young people who have, or had, a match that was accepted,
-  over the referred;
-- *retention at 6 months*: Kaplan–Meier estimate, over the matches that started, of the
-  probability that a match is still running 182 days after its first meeting; a match
-  closed as completed, or still running, is censored, any other closure is an event.
+- *waiting*: active young people with no accepted or active match (the indicators'
+  ``reach_waiting``);
+- *referred*: young people referred during the last 12 months;
+- *volunteers*: active mentors (the territory diagnostic's ``mentors``);
+- *waiting per volunteer*: waiting / volunteers;
+- *matched share*: active young people with an accepted or active match, over the
+  active young people (the diagnostic's ``young_people``);
+- *ended before 6 months*: matches started in the last 12 months and at least 6 months
+  ago, closed early within 6 months, over those matches (``closed_before_6_months``);
+- *retention at 6 months*: Kaplan–Meier estimate over the matches started in the last
+  12 months (``retention_6_months``).
+
+A share or ratio is shown only when both of its terms are published.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, timedelta
 from enum import StrEnum
 
 import numpy as np
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.geo import commune
+from app.indicators import aggregates as indicator_aggregates
+from app.indicators import service as indicators
+from app.indicators.definitions import RETENTION_DAYS
+from app.indicators.scopes import Period, Scope, ScopeKind
+from app.indicators.suppression import Line, is_small, withheld_cells
+from app.indicators.survival import events_until, survival_at
+from app.maps import tables
 from app.matches.models import CloseReason, Match, MatchStatus
-from app.mentees.models import Mentee, mentee_programmes
+from app.mentees.models import Mentee
 from app.mentors.models import Mentor
-from app.territories.service import SMALL_COUNT, withhold
-
-RETENTION_DAYS = 182
+from app.territories import service as territories
+from app.territories.service import withhold
 
 
 class Indicator(StrEnum):
@@ -40,7 +52,8 @@ class Indicator(StrEnum):
     WAITING_PER_VOLUNTEER = "waiting_per_volunteer"
     MATCHED_SHARE = "matched_share"
     RETENTION_6_MONTHS = "retention_6_months"
-    VOLUNTEERS_AVAILABLE = "volunteers_available"
+    CLOSED_BEFORE_6_MONTHS = "closed_before_6_months"
+    VOLUNTEERS = "volunteers"
     REFERRED = "referred"
 
 
@@ -50,22 +63,29 @@ class IndicatorInfo:
     """French label, as the pictures and the dashboard show it."""
     share: bool = False
     """A share between 0 and 1, drawn as a percentage."""
+    higher_is_better: bool = False
 
 
 INDICATORS: dict[Indicator, IndicatorInfo] = {
     Indicator.WAITING: IndicatorInfo("Jeunes en attente d'un mentor"),
-    Indicator.WAITING_PER_VOLUNTEER: IndicatorInfo("Jeunes en attente par bénévole disponible"),
-    Indicator.MATCHED_SHARE: IndicatorInfo("Part des jeunes orientés ayant un binôme", share=True),
-    Indicator.RETENTION_6_MONTHS: IndicatorInfo("Binômes toujours en cours à 6 mois", share=True),
-    Indicator.VOLUNTEERS_AVAILABLE: IndicatorInfo("Bénévoles disponibles"),
-    Indicator.REFERRED: IndicatorInfo("Jeunes orientés"),
+    Indicator.WAITING_PER_VOLUNTEER: IndicatorInfo("Jeunes en attente par bénévole actif"),
+    Indicator.MATCHED_SHARE: IndicatorInfo(
+        "Part des jeunes suivis ayant un binôme", share=True, higher_is_better=True
+    ),
+    Indicator.RETENTION_6_MONTHS: IndicatorInfo(
+        "Binômes toujours en cours à 6 mois", share=True, higher_is_better=True
+    ),
+    Indicator.CLOSED_BEFORE_6_MONTHS: IndicatorInfo("Binômes arrêtés avant 6 mois", share=True),
+    Indicator.VOLUNTEERS: IndicatorInfo("Bénévoles actifs", higher_is_better=True),
+    Indicator.REFERRED: IndicatorInfo("Jeunes orientés (12 derniers mois)"),
 }
 
 
 @dataclass(frozen=True)
 class Value:
-    """A figure as a caller may see it: ``None`` with ``withheld`` when small counts
-    would show through, ``None`` without it when there is nothing to measure."""
+    """A figure as a caller may see it: ``None`` with ``withheld`` when the published
+    tables withhold it (or a term of it), ``None`` without it when there is nothing to
+    measure."""
 
     value: float | None
     withheld: bool = False
@@ -75,64 +95,125 @@ NO_DATA = Value(None)
 WITHHELD = Value(None, withheld=True)
 
 
-def _small(count: int) -> bool:
-    return 0 < count < SMALL_COUNT
+def count_value(count: int | None) -> Value:
+    """A published count (``None``: withheld)."""
+    return WITHHELD if count is None else Value(float(count))
 
 
-def count_value(count: int, exact: bool) -> Value:
-    shown = withhold(count, exact)
-    return WITHHELD if shown is None else Value(float(shown))
-
-
-def share_value(part: int, whole: int, exact: bool) -> Value:
-    """``part / whole``; withheld when the part or the rest is a small count, since
-    either could be read back from the share and the whole."""
-    if whole == 0:
-        return NO_DATA
-    if not exact and (_small(part) or _small(whole - part)):
+def share_value(part: int | None, whole: int | None) -> Value:
+    if part is None or whole is None:
         return WITHHELD
-    return Value(part / whole)
+    return Value(part / whole) if whole else NO_DATA
 
 
-def ratio_value(numerator: int, denominator: int, exact: bool) -> Value:
-    if denominator == 0:
-        return NO_DATA
-    if not exact and (_small(numerator) or _small(denominator)):
-        return WITHHELD
-    return Value(numerator / denominator)
+def ratio_value(numerator: int | None, denominator: int | None) -> Value:
+    return share_value(numerator, denominator)
+
+
+def last_year(today: date) -> Period:
+    """The indicators' default period: the 365 days ending today."""
+    return Period.of(None, None, today)
 
 
 @dataclass(frozen=True)
 class DepartmentFigures:
+    """One department's published figures (``None``: withheld)."""
+
     code: str
-    referred: int = 0
-    waiting: int = 0
-    matched: int = 0
-    volunteers_available: int = 0
-    started: int = 0
-    retention_6_months: float | None = None
+    young_people: int | None
+    waiting: int | None
+    volunteers: int | None
+    referred: int | None
+    closed_early: int | None
+    eligible: int | None
+    retention: Value
 
-    def value(self, indicator: Indicator, exact: bool) -> Value:
+    def value(self, indicator: Indicator) -> Value:
         match indicator:
-            case Indicator.REFERRED:
-                return count_value(self.referred, exact)
             case Indicator.WAITING:
-                return count_value(self.waiting, exact)
-            case Indicator.VOLUNTEERS_AVAILABLE:
-                return count_value(self.volunteers_available, exact)
+                return count_value(self.waiting)
+            case Indicator.REFERRED:
+                return count_value(self.referred)
+            case Indicator.VOLUNTEERS:
+                return count_value(self.volunteers)
             case Indicator.WAITING_PER_VOLUNTEER:
-                return ratio_value(self.waiting, self.volunteers_available, exact)
+                return ratio_value(self.waiting, self.volunteers)
             case Indicator.MATCHED_SHARE:
-                return share_value(self.matched, self.referred, exact)
-            case Indicator.RETENTION_6_MONTHS:
-                if self.retention_6_months is None:
-                    return NO_DATA
-                if not exact and self.started < SMALL_COUNT:
+                if self.young_people is None or self.waiting is None:
                     return WITHHELD
-                return Value(self.retention_6_months)
+                return share_value(self.young_people - self.waiting, self.young_people)
+            case Indicator.CLOSED_BEFORE_6_MONTHS:
+                return share_value(self.closed_early, self.eligible)
+            case Indicator.RETENTION_6_MONTHS:
+                return self.retention
 
 
-def _running(now: datetime) -> ColumnElement[bool]:
+def department_figures(
+    session: Session, exact: bool, only: str | None = None, today: date | None = None
+) -> dict[str, DepartmentFigures]:
+    """Every department with young people or volunteers (or only ``only``), its figures
+    as the indicators and the territory diagnostic publish them to this caller."""
+    day = today or date.today()
+    return tables.remember(
+        session,
+        ("departments", day, exact, only),
+        lambda: _department_figures(session, exact, only, day),
+    )
+
+
+def _department_figures(
+    session: Session, exact: bool, only: str | None, day: date
+) -> dict[str, DepartmentFigures]:
+    period = last_year(day)
+    table = tables.national_table(session, period)
+    overview = territories.overview(session, day, exact=exact).departments
+
+    def cell(measure: str, code: str) -> int | None:
+        key = (measure, "department", code)
+        return None if not exact and key in table.hidden else table.value(key)
+
+    found: dict[str, DepartmentFigures] = {}
+    for headline in overview:
+        code = headline.department
+        if only is not None and code != only:
+            continue
+        referred = cell("young_people_referred", code)
+        # A withheld count (None) is not zero: someone is there.
+        if headline.young_people == 0 and headline.mentors == 0 and referred == 0:
+            continue
+        found[code] = DepartmentFigures(
+            code=code,
+            young_people=headline.young_people,
+            waiting=cell("reach_waiting:all", code),
+            volunteers=headline.mentors,
+            referred=referred,
+            closed_early=cell("closed_before_6_months:closed", code),
+            eligible=cell("closed_before_6_months:eligible", code),
+            retention=_retention(session, period, code, cell("matches_started", code), exact),
+        )
+    return found
+
+
+def _retention(
+    session: Session, period: Period, code: str, started: int | None, exact: bool
+) -> Value:
+    """As the indicators compute it for a department: withheld when the matches started
+    are, or when few of them broke down (the share would show who)."""
+    if started == 0:
+        return NO_DATA
+    if started is None:
+        return WITHHELD
+    days = RETENTION_DAYS["retention_6_months"]
+    tallies = indicator_aggregates.survival_tallies(
+        session, Scope(ScopeKind.DEPARTMENT, code), period
+    )
+    if not exact and is_small(events_until(tallies, days)):
+        return WITHHELD
+    value = survival_at(tallies, days)
+    return NO_DATA if value is None else Value(value)
+
+
+def _running(now: object) -> ColumnElement[bool]:
     """Matches holding a unit of capacity at ``now``."""
     return or_(
         Match.status.in_((MatchStatus.ACCEPTED, MatchStatus.ACTIVE)),
@@ -150,11 +231,7 @@ def _engaged_mentees() -> ColumnElement[bool]:
     return Mentee.id.in_(engaged)
 
 
-def _by_department(session: Session, stmt: Select[tuple[str, int]]) -> Counter[str]:
-    return Counter({code: int(n) for code, n in session.execute(stmt)})
-
-
-def available_mentors_filter(now: datetime) -> ColumnElement[bool]:
+def available_mentors_filter(now: object) -> ColumnElement[bool]:
     held = (
         select(func.count())
         .select_from(Match)
@@ -162,85 +239,6 @@ def available_mentors_filter(now: datetime) -> ColumnElement[bool]:
         .scalar_subquery()
     )
     return and_(Mentor.active.is_(True), held < Mentor.capacity)
-
-
-def department_figures(
-    session: Session, departments: list[str] | None = None
-) -> dict[str, DepartmentFigures]:
-    """Figures of every department that has young people or volunteers (or only of
-    ``departments``)."""
-    now = utcnow()
-    mentee_scope = [Mentee.active.is_(True)]
-    mentor_scope = [available_mentors_filter(now)]
-    if departments is not None:
-        mentee_scope.append(Mentee.department.in_(departments))
-        mentor_scope.append(Mentor.department.in_(departments))
-    referred = _by_department(
-        session,
-        select(Mentee.department, func.count()).where(*mentee_scope).group_by(Mentee.department),
-    )
-    engaged = _by_department(
-        session,
-        select(Mentee.department, func.count())
-        .where(*mentee_scope, _engaged_mentees())
-        .group_by(Mentee.department),
-    )
-    ever_accepted = select(Match.mentee_id).where(Match.accepted_at.is_not(None))
-    matched = _by_department(
-        session,
-        select(Mentee.department, func.count())
-        .where(*mentee_scope, Mentee.id.in_(ever_accepted))
-        .group_by(Mentee.department),
-    )
-    volunteers = _by_department(
-        session,
-        select(Mentor.department, func.count()).where(*mentor_scope).group_by(Mentor.department),
-    )
-    durations: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-    started_rows = session.execute(
-        select(
-            Mentee.department, Match.started_at, Match.ended_at, Match.status, Match.close_reason
-        )
-        .join(Mentee, Mentee.id == Match.mentee_id)
-        .where(
-            Match.started_at.is_not(None),
-            *([Mentee.department.in_(departments)] if departments is not None else []),
-        )
-    )
-    for code, started_at, ended_at, status, close_reason in started_rows:
-        ended_early = status is MatchStatus.CLOSED and close_reason is not CloseReason.COMPLETED
-        end = ended_at if status is MatchStatus.CLOSED and ended_at is not None else now
-        durations[code].append((max(0.0, (end - started_at).total_seconds() / 86400), ended_early))
-    codes = sorted(set(referred) | set(volunteers) | set(durations))
-    return {
-        code: DepartmentFigures(
-            code=code,
-            referred=referred[code],
-            waiting=referred[code] - engaged[code],
-            matched=matched[code],
-            volunteers_available=volunteers[code],
-            started=len(durations[code]),
-            retention_6_months=survival_at(durations[code], RETENTION_DAYS),
-        )
-        for code in codes
-    }
-
-
-def survival_at(observations: list[tuple[float, bool]], day: float) -> float | None:
-    """Kaplan–Meier survival at ``day`` from (duration, event) pairs; ``None`` when no
-    observation was followed that long (the curve is not defined there)."""
-    if not observations or max(duration for duration, _ in observations) < day:
-        return None
-    leaving = Counter(duration for duration, _ in observations)
-    events = Counter(duration for duration, event in observations if event)
-    survival = 1.0
-    at_risk = len(observations)
-    for duration in sorted(leaving):
-        if duration > day:
-            break
-        survival *= 1 - events[duration] / at_risk
-        at_risk -= leaving[duration]
-    return survival
 
 
 @dataclass(frozen=True)
@@ -253,11 +251,19 @@ class CommunePoint:
     volunteers_in_reach: Value
 
 
-def commune_points(session: Session, department: str, exact: bool) -> list[CommunePoint]:
-    """Per commune of the department: young people waiting, and available volunteers of
-    the department whose travel distance reaches the commune's centroid."""
+def commune_points(
+    session: Session, department: str, exact: bool, today: date | None = None
+) -> list[CommunePoint]:
+    """Per commune of the department: young people waiting, and available volunteers
+    (active, below their capacity) whose travel distance reaches the commune's centroid.
+
+    The communes' waiting counts add up to the department's published count: they are
+    withheld with the indicators' suppression over that line (the department's count
+    forced when it is withheld itself), so that no withheld commune can be read back.
+    Volunteers in reach overlap from one commune to the next and add up to nothing;
+    their small counts are withheld alone."""
     now = utcnow()
-    waiting = Counter(
+    waiting: Counter[str] = Counter(
         {
             insee: int(n)
             for insee, n in session.execute(
@@ -276,6 +282,13 @@ def commune_points(session: Session, department: str, exact: bool) -> list[Commu
             Mentor.department == department, available_mentors_filter(now)
         )
     ).all()
+    hidden: set[str] = set()
+    if not exact:
+        table = tables.national_table(session, last_year(today or date.today()))
+        total = ("reach_waiting:all", "department", department)
+        values = {**waiting, "": sum(waiting.values())}
+        forced = {""} if total in table.hidden else set()
+        hidden = withheld_cells(values, [Line("", tuple(sorted(waiting)))], forced=forced)
     insees = sorted(set(waiting) | {row.commune_insee for row in mentors})
     places = [(insee, found) for insee in insees if (found := commune(insee)) is not None]
     reach = np.zeros(len(places), dtype=int)
@@ -297,8 +310,8 @@ def commune_points(session: Session, department: str, exact: bool) -> list[Commu
             name=place.name,
             lat=place.lat,
             lon=place.lon,
-            waiting=count_value(waiting[insee], exact),
-            volunteers_in_reach=count_value(int(reach[index]), exact),
+            waiting=WITHHELD if insee in hidden else Value(float(waiting[insee])),
+            volunteers_in_reach=count_value(withhold(int(reach[index]), exact)),
         )
         for index, (insee, place) in enumerate(places)
     ]
@@ -307,98 +320,112 @@ def commune_points(session: Session, department: str, exact: bool) -> list[Commu
 class Series(StrEnum):
     REFERRED = "referred"
     STARTED = "matches_started"
-    ACTIVE = "matches_active"
+    FOLLOWED = "matches_followed"
     ENDED_EARLY = "matches_ended_early"
 
 
 SERIES_LABELS: dict[Series, str] = {
-    Series.REFERRED: "Jeunes entrés en attente",
+    Series.REFERRED: "Jeunes orientés",
     Series.STARTED: "Binômes démarrés (première rencontre)",
-    Series.ACTIVE: "Binômes actifs en fin de mois",
+    Series.FOLLOWED: "Binômes en cours dans le mois",
     Series.ENDED_EARLY: "Binômes arrêtés avant leur terme",
 }
 
 
 @dataclass(frozen=True)
 class MonthlyScope:
-    """Whose figures a chart shows; every field narrows it (``None``: no narrowing)."""
+    """Whose figures a chart shows: the nation, a department or a programme (from the
+    indicators' tables), or a company's employees (counted here: no published table
+    holds them, and their HR sees them exactly)."""
 
     department: str | None = None
-    programme_ids: tuple[object, ...] | None = None
+    programme_id: str | None = None
     employer_id: object | None = None
 
 
 def months_back(today: date, count: int) -> list[date]:
     """First days of the ``count`` months ending with ``today``'s month, oldest first."""
     index = today.year * 12 + today.month - 1
-    return [date((i // 12), i % 12 + 1, 1) for i in range(index - count + 1, index + 1)]
+    return [date(i // 12, i % 12 + 1, 1) for i in range(index - count + 1, index + 1)]
 
 
-def _month(day: date) -> date:
-    return date(day.year, day.month, 1)
+def month_end(month: date) -> date:
+    index = month.year * 12 + month.month  # the next month's index
+    return date(index // 12, index % 12 + 1, 1) - timedelta(days=1)
 
 
 def monthly(
-    session: Session, scope: MonthlyScope, months: list[date], exact: bool
+    session: Session,
+    scope: MonthlyScope,
+    months: list[date],
+    exact: bool,
+    today: date | None = None,
 ) -> dict[Series, list[Value]]:
-    """Each series, one value per month of ``months`` (first days, oldest first)."""
-    match_where: list[ColumnElement[bool]] = []
-    mentee_where: list[ColumnElement[bool]] = [Mentee.active.is_(True)]
-    if scope.department is not None:
-        match_where.append(Mentee.department == scope.department)
-        mentee_where.append(Mentee.department == scope.department)
-    if scope.programme_ids is not None:
-        match_where.append(Match.programme_id.in_(scope.programme_ids))
-        enrolled = select(mentee_programmes.c.mentee_id).where(
-            mentee_programmes.c.programme_id.in_(scope.programme_ids)
-        )
-        mentee_where.append(Mentee.id.in_(enrolled))
+    """Each series, one value per month of ``months`` (first days, oldest first): the
+    month's figures of the indicators (each month a period of its own)."""
+    day = today or date.today()
     if scope.employer_id is not None:
-        employees = select(Mentor.id).where(
-            or_(
-                Mentor.employer_id == scope.employer_id, Mentor.organisation_id == scope.employer_id
-            )
-        )
-        match_where.append(Match.mentor_id.in_(employees))
-    first = months[0]
-    rows = session.execute(
-        select(Match.started_at, Match.ended_at, Match.status, Match.close_reason)
-        .join(Mentee, Mentee.id == Match.mentee_id)
-        .where(Match.started_at.is_not(None), *match_where)
-    ).all()
-    started: Counter[date] = Counter()
-    ended_early: Counter[date] = Counter()
-    spans: list[tuple[date, date | None]] = []
-    for started_at, ended_at, status, close_reason in rows:
-        started[_month(started_at.date())] += 1
-        closed = ended_at.date() if status is MatchStatus.CLOSED and ended_at else None
-        if closed is not None and close_reason is not CloseReason.COMPLETED:
-            ended_early[_month(closed)] += 1
-        spans.append((started_at.date(), closed))
-    referred: Counter[date] = Counter()
-    if scope.employer_id is None:
-        for (since,) in session.execute(
-            select(Mentee.waiting_since).where(*mentee_where, Mentee.waiting_since >= first)
-        ):
-            referred[_month(since)] += 1
-    active: Counter[date] = Counter()
+        return _employees_monthly(session, scope.employer_id, months, day)
+    if scope.programme_id is not None:
+        level, code = "programme", scope.programme_id
+    elif scope.department is not None:
+        level, code = "department", scope.department
+    else:
+        level, code = "national", ""
+    found: dict[Series, list[Value]] = {series: [] for series in Series}
+    stamp = tables.fingerprint(session)
     for month in months:
-        end = _month_end(month)
-        active[month] = sum(1 for s, c in spans if s <= end and (c is None or c > end))
-    counters = {
-        Series.REFERRED: referred,
-        Series.STARTED: started,
-        Series.ACTIVE: active,
-        Series.ENDED_EARLY: ended_early,
-    }
-    if scope.employer_id is not None:
-        del counters[Series.REFERRED]
-    return {
-        series: [count_value(counter[month], exact) for month in months]
-        for series, counter in counters.items()
-    }
+        period = Period.of(month, month_end(month), day)
+        table = tables.national_table(session, period, scope.programme_id, stamp)
+
+        def cell(measure: str, table: indicators.Table = table) -> int | None:
+            key = (measure, level, code)
+            return None if not exact and key in table.hidden else table.value(key)
+
+        found[Series.REFERRED].append(count_value(cell("young_people_referred")))
+        found[Series.STARTED].append(count_value(cell("matches_started")))
+        found[Series.FOLLOWED].append(count_value(cell("matches_followed")))
+        closed, completed = cell("matches_closed"), cell("matches_closed:completed")
+        found[Series.ENDED_EARLY].append(
+            WITHHELD if closed is None or completed is None else Value(float(closed - completed))
+        )
+    return found
 
 
-def _month_end(month: date) -> date:
-    index = month.year * 12 + month.month  # the next month's index
-    return date.fromordinal(date(index // 12, index % 12 + 1, 1).toordinal() - 1)
+def _employees_monthly(
+    session: Session, employer_id: object, months: list[date], today: date
+) -> dict[Series, list[Value]]:
+    """The matches of a company's employees, with the indicators' definitions: started
+    in the month, running at some day of it, closed in it for another reason than
+    ``completed``."""
+    employees = select(Mentor.id).where(
+        or_(Mentor.employer_id == employer_id, Mentor.organisation_id == employer_id)
+    )
+    rows = session.execute(
+        select(Match.started_at, Match.ended_at, Match.status, Match.close_reason).where(
+            Match.mentor_id.in_(employees), Match.started_at.is_not(None)
+        )
+    ).all()
+    found: dict[Series, list[Value]] = {
+        Series.STARTED: [],
+        Series.FOLLOWED: [],
+        Series.ENDED_EARLY: [],
+    }
+    for month in months:
+        first, last = month, min(month_end(month), today)
+        started = followed = ended_early = 0
+        for started_at, ended_at, status, reason in rows:
+            start = started_at.date()
+            end = ended_at.date() if ended_at is not None else None
+            started += first <= start <= last
+            followed += start <= last and (end is None or end >= first)
+            ended_early += (
+                status is MatchStatus.CLOSED
+                and reason is not CloseReason.COMPLETED
+                and end is not None
+                and first <= end <= last
+            )
+        found[Series.STARTED].append(Value(float(started)))
+        found[Series.FOLLOWED].append(Value(float(followed)))
+        found[Series.ENDED_EARLY].append(Value(float(ended_early)))
+    return found

@@ -39,6 +39,7 @@ CHART_SIZE: Final = (9.0, 3.6)  # 900 × 360 px
 CREDIT: Final = "Fonds : IGN, INSEE — Licence Ouverte"
 WITHHELD_COLOUR: Final = "#d9d9d9"
 NO_DATA_COLOUR: Final = "#f4f4f4"
+PARIS_ZOOM: Final = ("75", "92", "93", "94")
 EDGE: Final = "#555555"
 MONTHS_FR: Final = (
     "janv.", "févr.", "mars", "avr.", "mai", "juin",
@@ -122,6 +123,13 @@ def france(
     cmap = colormaps["YlGn" if higher_is_better else "YlOrRd"]
     by_code = {code: (value, withheld) for code, value, withheld in cells}
 
+    def _colour(value: float | None, withheld: bool) -> str:
+        if withheld:
+            return WITHHELD_COLOUR
+        if value is None:
+            return NO_DATA_COLOUR
+        return str(to_hex(cmap(norm(value))))
+
     def build() -> Figure:
         figure = Figure(figsize=FRANCE_SIZE)
         figure.suptitle(title, fontsize=13, y=0.975)
@@ -130,13 +138,7 @@ def france(
         metropole = [o for code, o in shapes.items() if code not in OVERSEAS]
         for outline in shapes.values():
             value, withheld = by_code.get(outline.code, (None, False))
-            if withheld:
-                colour = WITHHELD_COLOUR
-            elif value is None:
-                colour = NO_DATA_COLOUR
-            else:
-                colour = to_hex(cmap(norm(value)))
-            patch = _patch(outline, colour, withheld)
+            patch = _patch(outline, _colour(value, withheld), withheld)
             if outline.code in OVERSEAS:
                 slot = OVERSEAS.index(outline.code)
                 inset = figure.add_axes((0.02 + slot * 0.125, 0.03, 0.11, 0.11))
@@ -156,6 +158,25 @@ def france(
             ),
             0.2,
         )
+        # The petite couronne is too small to read at this scale: drawn again, larger.
+        paris = figure.add_axes((0.60, 0.80, 0.22, 0.14))
+        for code in PARIS_ZOOM:
+            value, withheld = by_code.get(code, (None, False))
+            zoomed = _patch(shapes[code], _colour(value, withheld), withheld)
+            zoomed.set_gid(f"zoom-{code}")
+            paris.add_patch(zoomed)
+        zoom_bounds = [shapes[code].bounds for code in PARIS_ZOOM]
+        _frame(
+            paris,
+            (
+                min(b[0] for b in zoom_bounds),
+                min(b[1] for b in zoom_bounds),
+                max(b[2] for b in zoom_bounds),
+                max(b[3] for b in zoom_bounds),
+            ),
+            0.02,
+        )
+        paris.set_title("Paris et petite couronne", fontsize=7, pad=2)
         bar_axes = figure.add_axes((0.86, 0.35, 0.03, 0.45))
         bar = Colorbar(bar_axes, cmap=cmap, norm=norm)
         if share:

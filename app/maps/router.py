@@ -31,8 +31,9 @@ def france_map(
 ) -> Response:
     """A choropleth of France by department (overseas departments as insets), as SVG or
     PNG (800 × 800 px). In the SVG, each department is a group ``id="dep-<code>"`` whose
-    ``<title>`` gives its name and figure. Counts from 1 to 4, and shares or ratios they
-    would show through, are withheld (hatched grey) except for admins."""
+    ``<title>`` gives its name and figure. Figures are the cells the indicators and the
+    territory diagnostic publish (docs/maps.md): what they withhold (small counts and
+    their complements) is withheld here too (hatched grey), except for admins."""
     return picture(service.france_map(session, caller, indicator, fmt), fmt)
 
 

@@ -1,7 +1,8 @@
 """Pictures for a caller: figures gathered with the caller's rights, then drawn.
 
 Every role may see the territorial pictures (aggregates only, like the territory
-diagnostic), with counts from 1 to 4 withheld for all but admins. Charts of a company's
+diagnostic), withheld as the indicators and the diagnostic withhold them for all but
+admins. Charts of a company's
 employees are for that company's HR and for admins; HR sees its own employees' figures
 exactly, as it already sees their records, and so does an association for its own
 programmes.
@@ -22,8 +23,6 @@ from app.maps.render import Cell, Format
 from app.programmes import service as programmes
 from app.vocabulary import Role
 
-HIGHER_IS_BETTER = {Indicator.MATCHED_SHARE, Indicator.RETENTION_6_MONTHS}
-
 
 def check_department(code: str, field: str = "path.department") -> None:
     if not is_known_department(code) or code not in outlines():
@@ -32,10 +31,10 @@ def check_department(code: str, field: str = "path.department") -> None:
 
 def france_cells(session: Session, caller: Caller, indicator: Indicator) -> list[Cell]:
     """(code, value, withheld) for every department, in code order."""
-    found = figures.department_figures(session)
+    found = figures.department_figures(session, caller.is_admin)
     cells: list[Cell] = []
     for code in outlines():
-        shown = found[code].value(indicator, caller.is_admin) if code in found else figures.NO_DATA
+        shown = found[code].value(indicator) if code in found else figures.NO_DATA
         cells.append((code, shown.value, shown.withheld))
     return cells
 
@@ -46,7 +45,7 @@ def france_map(session: Session, caller: Caller, indicator: Indicator, fmt: Form
         tuple(france_cells(session, caller, indicator)),
         info.label,
         info.share,
-        indicator in HIGHER_IS_BETTER,
+        info.higher_is_better,
         fmt,
     )
 
@@ -96,7 +95,7 @@ def chart_scope(
     return (
         MonthlyScope(
             department=department,
-            programme_ids=(programme_id,) if programme_id is not None else None,
+            programme_id=str(programme_id) if programme_id is not None else None,
             employer_id=employer_id,
         ),
         exact,

@@ -8,9 +8,17 @@ from app.db import SessionDep
 from app.errors import field_error
 from app.geo import is_known_department
 from app.territories import service
-from app.territories.schemas import TerritoryDiagnostic
+from app.territories.schemas import TerritoryDiagnostic, TerritoryOverview
 
 router = APIRouter(prefix="/v1/territories", tags=["territories"])
+
+
+@router.get("", response_model=TerritoryOverview)
+def national_overview(session: SessionDep, caller: CallerDep) -> TerritoryOverview:
+    """Every department's headline figures and the nation's: young people, mentors,
+    needs waiting and supported, what matching did. Small counts, and the counts that
+    would reveal them by subtraction, are withheld (``null``) except for admins."""
+    return service.overview(session, date.today(), exact=caller.is_admin)
 
 
 @router.get("/departments/{department}", response_model=TerritoryDiagnostic)
@@ -21,8 +29,9 @@ def department_diagnostic(
 ) -> TerritoryDiagnostic:
     """Young people waiting and supported per need, and mentors able to help, per commune.
 
-    Aggregated figures only, open to every role; counts from 1 to 4 are withheld
-    (``null``) except for admins.
+    Aggregated figures only, open to every role; counts from 1 to 4, and the counts that
+    would reveal them by subtraction from a published total, are withheld (``null``)
+    except for admins.
     """
     if not is_known_department(department):
         raise field_error("path.department", f"unknown department {department!r}")

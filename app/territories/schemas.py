@@ -5,10 +5,15 @@ from pydantic import BaseModel, Field
 
 from app.vocabulary import Need
 
+WITHHELD = (
+    "``null`` marks a count from 1 to 4, or a count that would reveal one by subtraction, "
+    "withheld except for admins"
+)
+
 
 class NeedFigures(BaseModel):
-    """Counts for one need; ``None`` means a count between 1 and 4, withheld so that a
-    young person cannot be singled out in a small commune."""
+    """Counts for one need; ``None`` means withheld so that a young person cannot be
+    singled out in a small commune."""
 
     waiting: int | None = Field(description="young people with this need and no support for it")
     supported: int | None = Field(
@@ -52,22 +57,28 @@ class Impact(BaseModel):
         description="young people with a match that started (active or closed after starting)"
     )
     median_days_to_first_meeting: float | None = Field(
+        default=None,
         description="from the day a young person started waiting to the first meeting; "
-        "withheld below five matches"
+        "withheld below five matches (department diagnostic only)",
     )
+
+
+class CrossOrganisation(BaseModel):
+    """Figures that need to tell one person apart across organisations (filled once
+    the service links records of the same person)."""
+
+    distinct_young_people: int | None = None
+    duplicate_referrals: int | None = None
+    duplicates_avoided: int | None = None
 
 
 class TerritoryDiagnostic(BaseModel):
     department: str
     as_of: date
-    young_people: int = Field(description="distinct young people (linked records count once)")
-    duplicate_referrals: int | None = Field(
-        description="records of young people also referred by another organisation"
-    )
-    duplicate_supports_avoided: int | None = Field(
-        description="needs not matched again because another actor supports the same person"
-    )
-    mentors: int
+    young_people: int | None = Field(description=WITHHELD)
+    in_qpv: int | None
+    in_rural_area: int | None
+    mentors: int | None
     programme_capacity: int = Field(description="maximum running matches of programmes here")
     needs: dict[Need, NeedFigures]
     communes: list[CommuneFigures]
@@ -75,3 +86,25 @@ class TerritoryDiagnostic(BaseModel):
     unanswered: Unanswered | None = Field(
         description="from the latest succeeded matching run; null before any run"
     )
+    cross_organisation: CrossOrganisation | None = None
+
+
+class DepartmentHeadline(BaseModel):
+    department: str
+    region: str
+    young_people: int | None = Field(description=WITHHELD)
+    in_qpv: int | None
+    in_rural_area: int | None
+    mentors: int | None
+    programme_capacity: int
+    needs: dict[Need, NeedFigures]
+    impact: Impact
+    cross_organisation: CrossOrganisation | None = None
+
+
+class TerritoryOverview(BaseModel):
+    """Every department's headline figures, and the nation's."""
+
+    as_of: date
+    national: DepartmentHeadline = Field(description='the whole country (department: "")')
+    departments: list[DepartmentHeadline]

@@ -1,7 +1,7 @@
 """The demo territory with a year of match history, for the dashboard's pages."""
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +38,9 @@ def demo_with_history(session: Session) -> None:
     for index, mentee in enumerate(mentees):
         mentor = employees[index % len(employees)] if index % 3 == 0 else mentors[index]
         started = now - timedelta(days=rng.randint(5, 360))
+        since = datetime.combine(mentee.waiting_since, datetime.min.time(), tzinfo=UTC)
+        if started < since:  # nobody meets a mentor before being referred
+            started = since + (now - since) / 2
         status, ended, reason = MatchStatus.ACTIVE, None, None
         if index % 4 == 1:
             status, ended, reason = (

@@ -172,7 +172,7 @@ def test_each_role_sees_its_pages_in_a_browser(
     national.select_option("#indicateur", "matched_share")
     national.click("form.inline button")
     national.wait_for_load_state("networkidle")
-    assert "Part des jeunes orientés ayant un binôme" in national.locator("h1").inner_text()
+    assert "Part des jeunes suivis ayant un binôme" in national.locator("h1").inner_text()
 
     national.click("text=Seine-Saint-Denis (93)")
     national.wait_for_url(server + "/tableau-de-bord/departements/93")
@@ -183,7 +183,7 @@ def test_each_role_sees_its_pages_in_a_browser(
     assert "Soutien scolaire" in text
     assert department.locator("img.map").count() == 2
     exports = department.locator(".exports a")
-    assert exports.count() == 3
+    assert exports.count() == 4
     for link in exports.all():
         href = link.get_attribute("href")
         assert href is not None

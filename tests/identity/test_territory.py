@@ -17,9 +17,10 @@ def test_linked_records_count_once_and_duplicates_are_reported(
     refer(client, other_association, ZOE_AGAIN, needs=["school_support"])
     refer(client, association, {**ZOE, "first_name": "Inès"}, needs=["orientation"])
     before = client.get("/v1/territories/departments/93", headers=admin.headers).json()
-    assert before["young_people"] == 2
-    assert before["duplicate_referrals"] == 2
-    assert before["duplicate_supports_avoided"] == 0
+    people = before["cross_organisation"]
+    assert people["distinct_young_people"] == 2
+    assert people["duplicate_referrals"] == 2
+    assert people["duplicates_avoided"] == 0
     assert before["needs"]["school_support"]["waiting"] == 1
 
     declared = client.post(
@@ -29,10 +30,10 @@ def test_linked_records_count_once_and_duplicates_are_reported(
     )
     assert declared.status_code == 201, declared.text
     after = client.get("/v1/territories/departments/93", headers=admin.headers).json()
-    assert after["young_people"] == 2
+    assert after["cross_organisation"]["distinct_young_people"] == 2
     assert after["needs"]["school_support"]["waiting"] == 0
     assert after["needs"]["school_support"]["supported"] == 1
     # The need is covered by the Cité éducative on both records: two supports avoided.
-    assert after["duplicate_supports_avoided"] == 2
+    assert after["cross_organisation"]["duplicates_avoided"] == 2
     public = client.get("/v1/territories/departments/93", headers=public_body.headers).json()
-    assert public["duplicate_referrals"] is None  # a small count, withheld
+    assert public["cross_organisation"]["duplicate_referrals"] is None  # small: withheld

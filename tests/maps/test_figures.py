@@ -1,31 +1,32 @@
-"""The figures behind the pictures, against counts made by hand and an independent
-product-limit reference."""
+"""The figures behind the pictures: the indicators' and the diagnostic's published
+cells, against counts made by hand."""
 
-import random
 from datetime import date
 
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.maps import figures
-from app.maps.figures import Indicator, MonthlyScope, Series
-from tests.api.conftest import Actor
+from app.maps.figures import Indicator, MonthlyScope, Series, Value
+from tests.api.conftest import Actor, mentee_payload
 from tests.maps.conftest import History
 
 
-def test_department_figures_count_waiting_matched_and_available(
-    session: Session, history: History
-) -> None:
-    found = figures.department_figures(session)["93"]
-    assert (found.referred, found.waiting, found.matched) == (10, 7, 5)
-    assert found.volunteers_available == 4  # two mentors of capacity 1 are taken
-    assert found.started == 4
-    assert found.retention_6_months == 0.75
-    assert found.value(Indicator.WAITING_PER_VOLUNTEER, True).value == 1.75
-    assert found.value(Indicator.WAITING_PER_VOLUNTEER, False).withheld
-    assert found.value(Indicator.WAITING, False).value == 7
+def test_department_figures_are_the_published_cells(session: Session, history: History) -> None:
+    found = figures.department_figures(session, exact=True)["93"]
+    assert (found.young_people, found.waiting, found.volunteers, found.referred) == (10, 7, 6, 10)
+    # Four matches started in the year, one ended early after 30 days; the others run
+    # on or completed: the Kaplan-Meier estimate at 182 days is 3/4.
+    assert found.value(Indicator.RETENTION_6_MONTHS) == Value(0.75)
+    assert found.value(Indicator.MATCHED_SHARE) == Value(0.3)  # three engaged of ten
+    assert found.value(Indicator.WAITING_PER_VOLUNTEER) == Value(7 / 6)
+    # Two matches started at least six months ago, none of them ended early.
+    assert found.value(Indicator.CLOSED_BEFORE_6_MONTHS) == Value(0.0)
+    public = figures.department_figures(session, exact=False)["93"]
+    assert public.value(Indicator.WAITING) == Value(7.0)
+    assert public.value(Indicator.RETENTION_6_MONTHS).withheld  # four matches started
+    assert public.value(Indicator.CLOSED_BEFORE_6_MONTHS).withheld  # two eligible
+    assert set(figures.department_figures(session, exact=True)) == {"93"}
 
 
 def test_commune_points_count_waiting_and_volunteers_in_reach(
@@ -39,7 +40,24 @@ def test_commune_points_count_waiting_and_volunteers_in_reach(
     assert points["93001"].volunteers_in_reach.value == 4
     hidden = {p.insee: p for p in figures.commune_points(session, "93", exact=False)}
     assert hidden["93001"].waiting.withheld
+    assert hidden["93066"].waiting.withheld
     assert hidden["93001"].volunteers_in_reach.withheld
+
+
+def test_a_lone_small_commune_is_protected_by_a_complement(
+    session: Session, history: History, association: Actor, client: TestClient
+) -> None:
+    """7 waiting in the department, 3 of them in Aubervilliers: with 5 more in
+    Saint-Denis (9 there), the department shows 12 and Aubervilliers alone would be
+    12 - 9; the suppression withholds Saint-Denis too."""
+    for _ in range(5):
+        body = mentee_payload(location={"insee": "93066"})
+        assert client.post("/v1/mentees", json=body, headers=association.headers).status_code == 201
+    points = {p.insee: p for p in figures.commune_points(session, "93", exact=False)}
+    assert points["93001"].waiting.withheld
+    assert points["93066"].waiting.withheld
+    exact = {p.insee: p for p in figures.commune_points(session, "93", exact=True)}
+    assert exact["93066"].waiting.value == 9
 
 
 def test_monthly_series_over_a_year(session: Session, history: History, company: Actor) -> None:
@@ -47,19 +65,17 @@ def test_monthly_series_over_a_year(session: Session, history: History, company:
     series = figures.monthly(session, MonthlyScope(department="93"), months, exact=True)
     assert sum(v.value or 0 for v in series[Series.STARTED]) == 4
     assert sum(v.value or 0 for v in series[Series.ENDED_EARLY]) == 1
-    assert series[Series.ACTIVE][-1].value == 2
-    three_years = figures.months_back(date.today(), 36)
-    referred = figures.monthly(session, MonthlyScope(department="93"), three_years, exact=True)
-    september = three_years.index(date(2026, 9, 1))  # every young person waits since then
-    assert referred[Series.REFERRED][september].value == 10
-    assert sum(v.value or 0 for v in referred[Series.REFERRED]) == 10
+    assert series[Series.FOLLOWED][-1].value == 2
+    assert series[Series.REFERRED][-1].value == 10  # all referred this month
     employees = figures.monthly(
         session, MonthlyScope(employer_id=company.organisation_id), months, exact=True
     )
     assert Series.REFERRED not in employees
     assert sum(v.value or 0 for v in employees[Series.STARTED]) == 1
+    assert sum(v.value or 0 for v in employees[Series.ENDED_EARLY]) == 1
     hidden = figures.monthly(session, MonthlyScope(department="93"), months, exact=False)
-    assert hidden[Series.ACTIVE][-1].withheld
+    assert hidden[Series.FOLLOWED][-1].withheld
+    assert hidden[Series.REFERRED][-1] == Value(10.0)
 
 
 def test_months_back_crosses_years() -> None:
@@ -69,52 +85,12 @@ def test_months_back_crosses_years() -> None:
         date(2026, 1, 1),
         date(2026, 2, 1),
     ]
+    assert figures.month_end(date(2024, 2, 1)) == date(2024, 2, 29)
+    assert figures.month_end(date(2026, 12, 1)) == date(2026, 12, 31)
 
 
-def test_shares_hide_a_small_part_or_a_small_rest() -> None:
-    assert figures.share_value(4, 20, exact=False).withheld
-    assert figures.share_value(16, 20, exact=False).withheld  # four not matched
-    assert figures.share_value(5, 20, exact=False).value == 0.25
-    assert figures.share_value(0, 20, exact=False).value == 0.0
-    assert figures.share_value(4, 20, exact=True).value == 0.2
-    assert figures.share_value(0, 0, exact=False) == figures.NO_DATA
-
-
-def reference_survival(observations: list[tuple[float, bool]], day: float) -> float:
-    """Product-limit estimate written from its definition: walk people one at a time in
-    order of duration (events before censorings at equal times)."""
-    ordered = sorted(observations, key=lambda o: (o[0], not o[1]))
-    survival, at_risk, i = 1.0, len(ordered), 0
-    while i < len(ordered) and ordered[i][0] <= day:
-        time = ordered[i][0]
-        tied = [o for o in ordered if o[0] == time]
-        deaths = sum(1 for _, event in tied if event)
-        survival *= (at_risk - deaths) / at_risk
-        at_risk -= len(tied)
-        i += len(tied)
-    return survival
-
-
-@given(
-    st.lists(st.tuples(st.integers(0, 400).map(float), st.booleans()), min_size=1, max_size=60),
-    st.integers(0, 400),
-)
-def test_retention_is_the_kaplan_meier_estimate(
-    observations: list[tuple[float, bool]], day: int
-) -> None:
-    got = figures.survival_at(observations, day)
-    if max(d for d, _ in observations) < day:
-        assert got is None
-    else:
-        assert got is not None
-        assert abs(got - reference_survival(observations, day)) < 1e-12
-
-
-def test_without_censoring_retention_is_the_share_still_running() -> None:
-    rng = random.Random(7)
-    observations = [(float(rng.randint(0, 365)), rng.random() < 0.4) for _ in range(200)]
-    observations.append((400.0, False))
-    # Whoever is not followed past 182 days ends early: no censoring before the day.
-    full = [(d, e) if e or d > 182 else (400.0, False) for d, e in observations]
-    kept = sum(1 for d, event in full if not (event and d <= 182))
-    assert figures.survival_at(full, 182) == pytest.approx(kept / len(full), abs=1e-12)
+def test_a_share_is_shown_only_when_both_its_terms_are() -> None:
+    assert figures.share_value(None, 20).withheld
+    assert figures.share_value(4, None).withheld
+    assert figures.share_value(5, 20) == Value(0.25)
+    assert figures.share_value(0, 0) == figures.NO_DATA

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.api.conftest import Actor
+from tests.api.conftest import Actor, mentee_payload
 from tests.maps.conftest import History
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -51,13 +51,15 @@ def test_the_france_svg_parses_and_draws_every_department(
             path = group.find(f"{SVG}path")
             assert path is not None, group.get("id")
             assert len(path.get("d", "")) > 50, group.get("id")
+    zoomed = {g.get("id") for g in root.iter(f"{SVG}g") if g.get("id", "").startswith("zoom-")}
+    assert zoomed == {"zoom-75", "zoom-92", "zoom-93", "zoom-94"}  # Paris, drawn larger
     assert drawn["93"] == "Seine-Saint-Denis (93) : 7"  # ten referred, three engaged
     assert drawn["75"] == "Paris (75) : aucune donnée"
     assert "Licence Ouverte" in response.text
 
 
 def test_the_france_png_renders_at_800_by_800(client: TestClient, admin: Actor) -> None:
-    for indicator in ("waiting", "matched_share", "retention_6_months", "waiting_per_volunteer"):
+    for indicator in ("waiting", "matched_share", "retention_6_months", "volunteers"):
         response = client.get(
             f"/v1/maps/departments.png?indicator={indicator}", headers=admin.headers
         )
@@ -75,15 +77,15 @@ def test_ratios_resting_on_small_counts_are_withheld_except_for_admins(
         url = f"/v1/maps/departments.svg?indicator={indicator}"
         return titles(client.get(url, headers=actor.headers).content)["93"]
 
-    # Four volunteers available: the ratio would show them.
-    assert title(admin, "waiting_per_volunteer") == "Seine-Saint-Denis (93) : 1,75"
-    assert title(public_body, "waiting_per_volunteer").endswith("moins de 5 (masqué)")
-    assert title(association, "volunteers_available").endswith("moins de 5 (masqué)")
-    # Five of ten matched: neither part is small, so the share is shown to everyone.
-    assert title(public_body, "matched_share") == "Seine-Saint-Denis (93) : 50 %"
-    # One early end among four started matches: 75 % kept after six months, for admins.
+    assert title(admin, "waiting_per_volunteer") == "Seine-Saint-Denis (93) : 1,17"
+    assert title(public_body, "waiting_per_volunteer") == "Seine-Saint-Denis (93) : 1,17"
+    assert title(association, "matched_share") == "Seine-Saint-Denis (93) : 30 %"
+    # One early end among four matches started: 75 % kept after six months, for admins;
+    # four matches is a small count, and so are the two started six months ago.
     assert title(admin, "retention_6_months") == "Seine-Saint-Denis (93) : 75 %"
     assert title(public_body, "retention_6_months").endswith("moins de 5 (masqué)")
+    assert title(admin, "closed_before_6_months") == "Seine-Saint-Denis (93) : 0 %"
+    assert title(association, "closed_before_6_months").endswith("moins de 5 (masqué)")
 
 
 def test_a_department_map_draws_its_outline_and_communes(
@@ -153,3 +155,26 @@ def test_employee_charts_are_for_their_company_and_admins(
         headers=admin.headers,
     )
     assert unknown.status_code == 404
+
+
+def test_a_cached_map_follows_every_change_of_its_figures(
+    client: TestClient, admin: Actor, association: Actor, history: History
+) -> None:
+    def waiting() -> str:
+        svg = client.get("/v1/maps/departments.svg", headers=admin.headers).content
+        return titles(svg)["93"]
+
+    assert waiting() == "Seine-Saint-Denis (93) : 7"
+    assert waiting() == "Seine-Saint-Denis (93) : 7"  # from the cache
+    created = client.post("/v1/mentees", json=mentee_payload(), headers=association.headers).json()
+    assert waiting() == "Seine-Saint-Denis (93) : 8"
+    erased = client.delete(f"/v1/mentees/{created['id']}", headers=association.headers)
+    assert erased.status_code == 204
+    assert waiting() == "Seine-Saint-Denis (93) : 7"
+    patched = client.patch(
+        f"/v1/mentees/{history.mentees[9]['id']}",
+        json={"active": False},
+        headers=association.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    assert waiting() == "Seine-Saint-Denis (93) : 6"

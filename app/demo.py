@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import ApiKey
 from app.auth.service import Caller, digest
 from app.db import new_session
+from app.followup.history import load_demo_history
 from app.locations import LocationIn
 from app.mentees import service as mentees
 from app.mentees.schemas import MenteeCreate
@@ -194,6 +195,7 @@ def _populate(session: Session, rng: random.Random) -> None:
                 )
             )
     session.flush()
+    load_demo_history(session, random.Random(94), today)
 
 
 def _needs_for(age: int) -> list[Need]:

@@ -28,7 +28,8 @@ def test_the_demo_has_a_year_of_follow_up(db_url: str, session: Session) -> None
         assert by_programme[programme.id] <= programme.capacity
     for meeting in session.scalars(select(Meeting)):
         match = session.get(Match, meeting.match_id)
-        assert match is not None and match.started_at is not None
+        assert match is not None
+        assert match.started_at is not None
         assert match.started_at.date() <= meeting.held_on
         assert match.ended_at is None or meeting.held_on <= match.ended_at.date()
     with TestClient(create_app()) as client:

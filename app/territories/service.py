@@ -99,7 +99,9 @@ def _national_table(session: Session, day: date) -> NationalTable:
 
 def _needs(value: "Shown", place: str) -> dict[Need, NeedFigures]:
     return {
-        need: NeedFigures(
+        # Built from the service's own integers: no validation needed (hundreds of
+        # communes × needs per answer).
+        need: NeedFigures.model_construct(
             waiting=value(f"waiting:{need.value}", place),
             supported=value(f"supported:{need.value}", place),
             mentors=value(f"mentors:{need.value}", place),
@@ -148,7 +150,7 @@ def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> 
     local = withheld_cells(table.values, lines, forced=settled)
     value = Shown(table, national.hidden | local, exact)
     communes = [
-        CommuneFigures(
+        CommuneFigures.model_construct(
             insee=insee,
             name=found.name if (found := commune(insee)) else insee,
             young_people=value("young_people", insee),

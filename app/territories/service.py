@@ -97,16 +97,22 @@ def _national_table(session: Session, day: date) -> NationalTable:
     return table
 
 
+NEED_CELLS = tuple(
+    (need, f"waiting:{need.value}", f"supported:{need.value}", f"mentors:{need.value}")
+    for need in Need
+)
+
+
 def _needs(value: "Shown", place: str) -> dict[Need, NeedFigures]:
+    # Built from the service's own integers: no validation needed (hundreds of communes
+    # × needs per answer).
     return {
-        # Built from the service's own integers: no validation needed (hundreds of
-        # communes × needs per answer).
         need: NeedFigures.model_construct(
-            waiting=value(f"waiting:{need.value}", place),
-            supported=value(f"supported:{need.value}", place),
-            mentors=value(f"mentors:{need.value}", place),
+            waiting=value(waiting, place),
+            supported=value(supported, place),
+            mentors=value(mentors, place),
         )
-        for need in Need
+        for need, waiting, supported, mentors in NEED_CELLS
     }
 
 

@@ -316,15 +316,21 @@ def populate(dsn: str, n_young: int, n_mentors: int, n_matches: int, seed: int) 
         conn.execute("VACUUM ANALYZE")
 
 
-def timed(client: TestClient, url: str, headers: dict[str, str], repeat: int) -> list[float]:
-    client.get(url, headers=headers)  # warm up (plans, caches)
+def timed(
+    client: TestClient, url: str, headers: dict[str, str], repeat: int
+) -> tuple[float, list[float]]:
+    """(first call, the calls after it) in ms: the first one computes the national
+    tables if the data changed since they were last computed."""
+    start = time.perf_counter()
+    client.get(url, headers=headers)
+    first = (time.perf_counter() - start) * 1000
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         response = client.get(url, headers=headers)
         times.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, response.text
-    return times
+    return first, times
 
 
 def main() -> int:
@@ -380,12 +386,16 @@ def main() -> int:
             ("indicators national", f"/v1/indicators?{year}"),
             ("indicators national CSV", f"/v1/indicators.csv?{year}"),
         ]
-        print(f"{'endpoint':<36} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+        print(f"{'endpoint':<36} {'first ms':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
         with TestClient(create_app()) as client:
             for label, path in endpoints:
-                times = sorted(timed(client, path, headers, args.repeat))
+                first, times = timed(client, path, headers, args.repeat)
+                times.sort()
                 p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-                print(f"{label:<36} {statistics.median(times):8.0f} {p95:8.0f} {times[-1]:8.0f}")
+                print(
+                    f"{label:<36} {first:8.0f} {statistics.median(times):8.0f} {p95:8.0f} "
+                    f"{times[-1]:8.0f}"
+                )
     finally:
         from app.db import engine_for
 

@@ -277,10 +277,9 @@ def meeting_rate(session: Session, scope: Scope, period: Period) -> tuple[int, f
     )
     condition = match_filter(scope)
     if condition is not None:
-        meetings_stmt = (
-            meetings_stmt.join(Match, Match.id == Meeting.match_id)
-            .join(Mentee, Mentee.id == Match.mentee_id)
-            .where(condition)
-        )
+        # From the scope's matches to their meetings (index on match_id), rather than
+        # from a year of the country's meetings to their matches.
+        scoped = select(Match.id).join(Mentee, Mentee.id == Match.mentee_id).where(condition)
+        meetings_stmt = meetings_stmt.where(Meeting.match_id.in_(scoped))
     meetings = session.execute(meetings_stmt).scalar_one()
     return int(meetings), float(days) / DAYS_PER_MONTH

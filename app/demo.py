@@ -16,6 +16,7 @@ from app.auth.models import ApiKey
 from app.auth.service import Caller, digest
 from app.db import new_session
 from app.identity.rotation import ensure_demo_secret
+from app.followup.history import load_demo_history
 from app.locations import LocationIn
 from app.mentees import service as mentees
 from app.mentees.schemas import MenteeCreate
@@ -197,6 +198,7 @@ def _populate(session: Session, rng: random.Random) -> None:
                 )
             )
     session.flush()
+    load_demo_history(session, random.Random(94), today)
 
 
 def _needs_for(age: int) -> list[Need]:

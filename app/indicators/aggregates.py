@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import contains
@@ -98,9 +98,27 @@ def match_measures(period: Period) -> dict[str, Any]:
     return measures
 
 
+def _engaged() -> Any:
+    """Young people in an accepted or active match (a derived table to join on)."""
+    return (
+        select(Match.mentee_id.label("mentee_id"))
+        .where(Match.status.in_(ENGAGED_STATUSES))
+        .group_by(Match.mentee_id)
+        .subquery("engaged")
+    )
+
+
+ENGAGED = _engaged()
+
+
 def _waiting() -> ColumnElement[bool]:
-    engaged = exists().where(Match.mentee_id == Mentee.id, Match.status.in_(ENGAGED_STATUSES))
-    return and_(Mentee.active.is_(True), ~engaged)
+    return and_(Mentee.active.is_(True), ENGAGED.c.mentee_id.is_(None))
+
+
+def mentee_source(base: Any = None) -> Any:
+    """Young people joined with whether they are engaged in a match."""
+    source = Mentee.__table__ if base is None else base
+    return source.outerjoin(ENGAGED, ENGAGED.c.mentee_id == Mentee.id)
 
 
 def mentee_measures(period: Period) -> dict[str, Any]:
@@ -139,7 +157,7 @@ def matches_by_department(session: Session, period: Period) -> dict[tuple[str, .
 
 def mentees_by_department(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
     return grouped(
-        session, mentee_measures(period), [Mentee.department, Mentee.region], Mentee.__table__
+        session, mentee_measures(period), [Mentee.department, Mentee.region], mentee_source()
     )
 
 
@@ -156,7 +174,7 @@ def matches_by_organisation(session: Session, period: Period) -> dict[tuple[str,
 
 
 def mentees_by_organisation(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
-    return grouped(session, mentee_measures(period), [Mentee.organisation_id], Mentee.__table__)
+    return grouped(session, mentee_measures(period), [Mentee.organisation_id], mentee_source())
 
 
 def mentees_of_programme(session: Session, period: Period, programme_id: str) -> Counts:
@@ -166,8 +184,11 @@ def mentees_of_programme(session: Session, period: Period, programme_id: str) ->
     names = list(measures)
     stmt = (
         select(*(measures[name] for name in names))
-        .select_from(Mentee)
-        .join(mentee_programmes, mentee_programmes.c.mentee_id == Mentee.id)
+        .select_from(
+            mentee_source(
+                Mentee.__table__.join(mentee_programmes, mentee_programmes.c.mentee_id == Mentee.id)
+            )
+        )
         .where(mentee_programmes.c.programme_id == _uuid(programme_id))
     )
     row = session.execute(stmt).one()
@@ -252,12 +273,13 @@ def meeting_rate(session: Session, scope: Scope, period: Period) -> tuple[int, f
     meetings_stmt = (
         select(func.count(Meeting.id))
         .select_from(Meeting)
-        .join(Match, Match.id == Meeting.match_id)
-        .join(Mentee, Mentee.id == Match.mentee_id)
         .where(Meeting.held_on >= period.start, Meeting.held_on <= period.end)
     )
     condition = match_filter(scope)
     if condition is not None:
-        meetings_stmt = meetings_stmt.where(condition)
+        # From the scope's matches to their meetings (index on match_id), rather than
+        # from a year of the country's meetings to their matches.
+        scoped = select(Match.id).join(Mentee, Mentee.id == Match.mentee_id).where(condition)
+        meetings_stmt = meetings_stmt.where(Meeting.match_id.in_(scoped))
     meetings = session.execute(meetings_stmt).scalar_one()
     return int(meetings), float(days) / DAYS_PER_MONTH

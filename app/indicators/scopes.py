@@ -4,11 +4,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from app.errors import field_error
-from app.geo import is_known_department
+from app.geo import all_communes, is_known_department
 
 EPOCH = date(2000, 1, 1)
+
+
+@lru_cache(maxsize=1)
+def regions() -> frozenset[str]:
+    return frozenset(c.region for c in all_communes())
 
 
 class ScopeKind(StrEnum):
@@ -38,6 +44,8 @@ class Scope:
             raise field_error("query.code", f"a {kind.value} scope needs a code")
         if kind is ScopeKind.DEPARTMENT and not is_known_department(code):
             raise field_error("query.code", f"unknown department {code!r}")
+        if kind is ScopeKind.REGION and code not in regions():
+            raise field_error("query.code", f"unknown region {code!r} (an INSEE region code)")
         if kind in (ScopeKind.ORGANISATION, ScopeKind.PROGRAMME):
             try:
                 code = str(uuid.UUID(code))

@@ -23,6 +23,7 @@ from app.indicators.definitions import (
     EARLY_CLOSURE_DAYS,
     RETENTION_DAYS,
 )
+from app.indicators.memo import remembered
 from app.indicators.scopes import Period, Scope, ScopeKind
 from app.indicators.suppression import Line, is_small, withheld_cells
 from app.indicators.survival import events_until, survival_at
@@ -97,9 +98,19 @@ class Table:
 
 
 def national_table(session: Session, period: Period, programme: str | None = None) -> Table:
-    """Every count for the nation, its regions, departments, organisations and
+    """Computed once per state of the data (:mod:`app.indicators.memo`).
+
+    Every count for the nation, its regions, departments, organisations and
     programmes, with the cells to withhold. ``programme``: also the young people
     enrolled in that programme (cells of their own: they add up to nothing)."""
+    return remembered(
+        session,
+        ("indicators", period, programme),
+        lambda: _national_table(session, period, programme),
+    )
+
+
+def _national_table(session: Session, period: Period, programme: str | None) -> Table:
     table = Table()
     match_measures = list(aggregates.match_measures(period))
     mentee_measures = list(aggregates.mentee_measures(period))

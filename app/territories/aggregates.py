@@ -92,23 +92,25 @@ def _supported_rows(
 ) -> dict[tuple[str, str], Counts]:
     """Young people supported for each of their needs (a support on ``day`` or an
     active match), per place."""
+
+    def branch(source: Any, need: Any, *where: ColumnElement[bool]) -> Any:
+        stmt = (
+            select(Mentee.department, Mentee.commune_insee, Mentee.id, need.label("need"))
+            .select_from(source)
+            .join(Mentee, Mentee.id == source.mentee_id)
+            .where(Mentee.active.is_(True), json_list_contains(Mentee.needs, need), *where)
+        )
+        return stmt if department is None else stmt.where(Mentee.department == department)
+
     pairs = union(
-        select(Support.mentee_id.label("mentee_id"), Support.need.label("need")).where(
-            active_on(day)
-        ),
-        select(Match.mentee_id, Match.need).where(Match.status == MatchStatus.ACTIVE),
+        branch(Support, Support.need, active_on(day)),
+        branch(Match, Match.need, Match.status == MatchStatus.ACTIVE),
     ).subquery()
     measures = {f"supported:{need.value}": _count(pairs.c.need == need.value) for need in NEEDS}
     names = list(measures)
-    keys = [Mentee.department, Mentee.commune_insee]
-    inner = (
-        select(*keys, *(measures[n].label(f"m{i}") for i, n in enumerate(names)))
-        .select_from(pairs)
-        .join(Mentee, Mentee.id == pairs.c.mentee_id)
-        .where(Mentee.active.is_(True), json_list_contains(Mentee.needs, pairs.c.need))
-    )
+    keys = [pairs.c.department, pairs.c.commune_insee]
+    inner = select(*keys, *(measures[n].label(f"m{i}") for i, n in enumerate(names)))
     if department is not None:
-        inner = inner.where(Mentee.department == department)
         return {
             (row[0], row[1]): dict(zip(names, map(int, row[2:]), strict=True))
             for row in session.execute(inner.group_by(*keys))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.db import contains
 from app.geo import commune, communes_in_department, departments
 from app.identity import sql as identity_sql
+from app.indicators.memo import remembered
 from app.indicators.sql import utc_day
 from app.indicators.suppression import SMALL_COUNT, Line, withheld_cells
 from app.matches.models import Match
@@ -69,6 +70,12 @@ class NationalTable:
 
 
 def national_table(session: Session, day: date) -> NationalTable:
+    """The nation and every department, with the cells withheld (computed once per
+    state of the data: see :mod:`app.indicators.memo`)."""
+    return remembered(session, ("territories", day), lambda: _national_table(session, day))
+
+
+def _national_table(session: Session, day: date) -> NationalTable:
     table = NationalTable()
     codes = list(departments())
     places = {key[0]: counts for key, counts in aggregates.places(session, day, None).items()}
@@ -88,21 +95,26 @@ def national_table(session: Session, day: date) -> NationalTable:
         parts = tuple((measure, code) for code in codes)
         table.values[(measure, "")] = sum(table.values[cell] for cell in parts)
         table.lines.append(Line((measure, ""), parts))
+    table.hidden = withheld_cells(table.values, table.lines, forced=table.forced)
     return table
 
 
-def _suppress(table: NationalTable, extra_lines: list[Line[Cell]]) -> set[Cell]:
-    return withheld_cells(table.values, [*table.lines, *extra_lines], forced=table.forced)
+NEED_CELLS = tuple(
+    (need, f"waiting:{need.value}", f"supported:{need.value}", f"mentors:{need.value}")
+    for need in Need
+)
 
 
 def _needs(value: "Shown", place: str) -> dict[Need, NeedFigures]:
+    # Built from the service's own integers: no validation needed (hundreds of communes
+    # × needs per answer).
     return {
-        need: NeedFigures(
-            waiting=value(f"waiting:{need.value}", place),
-            supported=value(f"supported:{need.value}", place),
-            mentors=value(f"mentors:{need.value}", place),
+        need: NeedFigures.model_construct(
+            waiting=value(waiting, place),
+            supported=value(supported, place),
+            mentors=value(mentors, place),
         )
-        for need in Need
+        for need, waiting, supported, mentors in NEED_CELLS
     }
 
 
@@ -129,18 +141,24 @@ def _impact(value: Shown, place: str, median: float | None = None) -> Impact:
 
 
 def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> TerritoryDiagnostic:
-    table = national_table(session, day)
+    national = national_table(session, day)
     rows = aggregates.places(session, day, department)
     insees = sorted({insee for (_, insee) in rows})
-    lines: list[Line[Cell]] = []
+    table = NationalTable(values=dict(national.values))
     for (_, insee), counts in rows.items():
         for measure in PLACE_MEASURES:
             table.values[(measure, insee)] = counts.get(measure, 0)
-    for measure in PLACE_MEASURES:
-        lines.append(Line((measure, department), tuple((measure, i) for i in insees)))
-    value = Shown(table, _suppress(table, lines), exact)
+    lines = [
+        Line((measure, department), tuple((measure, i) for i in insees))
+        for measure in PLACE_MEASURES
+    ]
+    # The department's own cells are settled by the national table; its communes
+    # protect each other (and never need the department total: see _national_table).
+    settled = {(m, department) for m in PLACE_MEASURES if (m, department) in national.hidden}
+    local = withheld_cells(table.values, lines, forced=settled)
+    value = Shown(table, national.hidden | local, exact)
     communes = [
-        CommuneFigures(
+        CommuneFigures.model_construct(
             insee=insee,
             name=found.name if (found := commune(insee)) else insee,
             young_people=value("young_people", insee),
@@ -195,7 +213,7 @@ def overview(session: Session, day: date, *, exact: bool) -> TerritoryOverview:
     """Every department's headline figures (and the nation's), withheld as in each
     department's own diagnostic."""
     table = national_table(session, day)
-    value = Shown(table, _suppress(table, []), exact)
+    value = Shown(table, table.hidden, exact)
     capacity = aggregates.capacity_by_department(session)
 
     def headline(code: str, region: str) -> DepartmentHeadline:

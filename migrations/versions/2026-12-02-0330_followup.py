@@ -1,4 +1,7 @@
-"""follow-up of running pairs: meetings and check-ins
+"""follow-up of running pairs: meetings and check-ins; indexes for the indicators
+
+The ``updated_at`` indexes let the indicators tell cheaply whether the data changed since
+their national tables were computed.
 
 Revision ID: 0010
 Revises: 0004
@@ -16,6 +19,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 MODES = ("in_person", "remote")
+FRESHNESS_TABLES = ("mentees", "mentors", "matches", "supports")
 CONCERNS = (
     "scheduling",
     "engagement",
@@ -80,7 +84,12 @@ def upgrade() -> None:
         },
     )
 
+    for table in FRESHNESS_TABLES:
+        op.create_index(op.f(f"ix_{table}_updated_at"), table, ["updated_at"])
+
 
 def downgrade() -> None:
+    for table in FRESHNESS_TABLES:
+        op.drop_index(op.f(f"ix_{table}_updated_at"), table_name=table)
     op.drop_table("check_ins")
     op.drop_table("meetings")

@@ -130,6 +130,7 @@ def test_organisation_and_programme_scopes_are_their_owners(
     for wrong in (
         {"scope": "department", "code": "999"},
         {"scope": "programme"},
+        {"scope": "region", "code": "99"},
         {"scope": "organisation", "code": "x"},
         {"start": "2026-02-01", "end": "2026-01-01"},
     ):

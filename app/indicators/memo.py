@@ -1,0 +1,63 @@
+"""National tables computed once per state of the data.
+
+The indicators and the territorial diagnostic need the whole country's counts (to
+withhold small counts consistently), which costs a few grouped scans; a department's
+answer must not. Each national table is kept in memory with a *fingerprint* of the
+tables it reads (row count and latest ``updated_at`` of each, one cheap statement): any
+insert, update or deletion changes the fingerprint, and the table is computed again.
+Every server process keeps its own; the fingerprint keeps them all exact.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from sqlalchemy import func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from app.matches.models import Match
+from app.mentees.models import Mentee
+from app.mentors.models import Mentor
+from app.programmes.models import Programme
+from app.runs.models import MatchingRun
+from app.supports.models import Support
+
+T = TypeVar("T")
+MAX_ENTRIES = 32
+SOURCES: tuple[Any, ...] = (Mentee, Mentor, Match, Support, Programme)
+
+_lock = threading.Lock()
+_entries: "OrderedDict[Hashable, tuple[Hashable, Any]]" = OrderedDict()
+
+
+def fingerprint(session: Session) -> tuple[Any, ...]:
+    """Row count and latest change of every table the national tables read."""
+    parts = [
+        select(literal(model.__tablename__), func.count(), func.max(model.updated_at))
+        for model in SOURCES
+    ]
+    parts.append(
+        select(literal(MatchingRun.__tablename__), func.count(), func.max(MatchingRun.finished_at))
+    )
+    rows = session.execute(union_all(*parts)).all()
+    return tuple(sorted((str(name), int(count), str(latest)) for name, count, latest in rows))
+
+
+def remembered(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, or its result kept from an earlier call on the same data."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    full_key = (url, key)
+    current = fingerprint(session)
+    with _lock:
+        found = _entries.get(full_key)
+        if found is not None and found[0] == current:
+            _entries.move_to_end(full_key)
+            return found[1]  # type: ignore[no-any-return]
+    value = compute()
+    with _lock:
+        _entries[full_key] = (current, value)
+        _entries.move_to_end(full_key)
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return value

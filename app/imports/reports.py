@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.auth.service import Caller
 from app.config import get_settings
 from app.errors import NotFound, problem
+from app.identity.supports_import import SupportImporter
 from app.imports import csv_out, idempotency
 from app.imports.models import ImportReport
 from app.imports.reading import Body, ImportFileError
@@ -49,7 +50,10 @@ def execute_import(
         if replay is not None:
             return replay.status, replay.body, True
     settings = get_settings()
-    importer = Importer(
+    factory: type[Importer] | type[SupportImporter] = Importer
+    if kind is ImportKind.SUPPORTS:
+        factory = SupportImporter
+    importer = factory(
         session,
         caller,
         kind=kind,

@@ -14,8 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import String, any_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from app.auth.service import Caller
 from app.config import get_settings
@@ -195,26 +197,46 @@ class SupportImporter:
                 kept.append(item)
         return kept
 
+    def _member(self, external_ids: list[str]) -> ColumnElement[bool]:
+        """``external_id IN (...)``; on PostgreSQL ``= ANY(array)``: one parameter, and a
+        statement text that does not grow with the batch (as ``app.imports`` does)."""
+        if bulk.is_postgres(self.session):
+            array = bindparam("external_ids", external_ids, type_=ARRAY(String()))
+            return Support.external_id == any_(array)
+        return Support.external_id.in_(external_ids)
+
     def _write(self, batch: list[tuple[int, SupportRow, identity.Digests]]) -> None:
         table = Support.__table__
+        current_version = max(batch[0][2])  # the current key has the highest version
+        # external id -> (support id, mentee id, identity id, hash under the current key,
+        # *COMPARED)
         stored: dict[str, tuple[Any, ...]] = {}
         for start in range(0, len(batch), 5000):
             chunk = [d.external_id for _, d, _ in batch[start : start + 5000]]
-            stored.update(
-                (row[0], tuple(row[1:]))
-                for row in self.session.execute(
-                    select(Support.external_id, Support.id, *(table.c[n] for n in COMPARED)).where(
-                        Support.provider_id == self.organisation_id,
-                        Support.external_id.in_(chunk),
-                    )
+            query = (
+                select(
+                    Support.external_id,
+                    Support.id,
+                    Support.mentee_id,
+                    Identity.id,
+                    IdentityDigest.digest,
+                    *(table.c[n] for n in COMPARED),
                 )
+                .outerjoin(Identity, Identity.support_id == Support.id)
+                .outerjoin(
+                    IdentityDigest,
+                    (IdentityDigest.identity_id == Identity.id)
+                    & (IdentityDigest.key_version == current_version),
+                )
+                .where(Support.provider_id == self.organisation_id, self._member(chunk))
             )
+            stored.update((row[0], tuple(row[1:])) for row in self.session.execute(query))
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         identities: list[dict[str, Any]] = []
         digests: list[dict[str, Any]] = []
         rehashed: list[uuid.UUID] = []
-        for _, data, hashes in batch:
+        for row, data, hashes in batch:
             values = {
                 "need": data.need.value,
                 "start_date": data.start_date,
@@ -254,17 +276,28 @@ class SupportImporter:
                 )
                 self.outcome.created += 1
                 continue
-            support_id = current[0]
-            changed = dict(zip(COMPARED, current[1:], strict=True)) != values
-            if changed:
+            support_id, mentee_id, identity_id, digest = current[:4]
+            if mentee_id is not None:
+                self._reject(
+                    row,
+                    "external_id",
+                    "this external_id names a support recorded on a young person's record",
+                    data.external_id,
+                )
+                continue
+            same_person = identity_id is not None and digest == hashes[current_version]
+            changed = dict(zip(COMPARED, current[4:], strict=True)) != values
+            if changed or not same_person:
                 updates.append({"b_id": support_id, "updated_at": self._now, **values})
                 self.outcome.updated += 1
             else:
                 self.outcome.unchanged += 1
-            rehashed.append(support_id)
-            digests.extend(
-                {"support_id": support_id, "key_version": v, "digest": h} for v, h in hashes.items()
-            )
+            if not same_person:
+                rehashed.append(support_id)
+                digests.extend(
+                    {"support_id": support_id, "key_version": v, "digest": h}
+                    for v, h in hashes.items()
+                )
         bulk.insert_rows(self.session, table, inserts)  # type: ignore[arg-type]
         bulk.update_rows(self.session, table, updates, key="b_id")  # type: ignore[arg-type]
         bulk.insert_rows(self.session, Identity.__table__, identities)  # type: ignore[arg-type]

@@ -2,7 +2,9 @@
 learns who the other is."""
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from app.db import engine_for
 from tests.api.conftest import Actor, mentee_payload, mentor_payload, programme_payload
 from tests.runs.conftest import Workers, create, finished, submit
 
@@ -148,3 +150,17 @@ def test_linked_volunteer_records_share_the_smallest_capacity(
     assert len(proposals) == 1
     assert proposals[0]["mentor_id"] in (hr["id"], assoc["id"])
     assert proposals[0]["mentee_id"] in {y["id"] for y in young}
+
+
+def test_erasing_a_record_erases_its_hashes_and_its_links(
+    client: TestClient, association: Actor, other_association: Actor, db_url: str
+) -> None:
+    mine = refer(client, association, ZOE)
+    theirs = refer(client, other_association, ZOE_AGAIN)
+    erased = client.delete(f"/v1/mentees/{mine['id']}", headers=association.headers)
+    assert erased.status_code == 204
+    seen = client.get(f"/v1/mentees/{theirs['id']}", headers=other_association.headers).json()
+    assert seen["followed_elsewhere"] is False
+    with engine_for(db_url).connect() as connection:
+        left = connection.execute(text("SELECT count(*) FROM identity_digests")).scalar()
+    assert left == 1  # only the remaining record's hash

@@ -51,8 +51,24 @@ def test_two_referrals_of_one_person_are_linked_and_matched_once(
     assert len(ours) == 1
     assert run["stats"]["matched"] == 1
 
-    # The Cité éducative declares school support and orientation by identity alone.
-    for need in ("school_support", "orientation", "confidence"):
+    # The Cité éducative declares school support by identity alone: no run proposes it
+    # to either record any more.
+    declared = client.post(
+        "/v1/supports",
+        json={"identity": ZOE_AGAIN, "need": "school_support", "start_date": "2026-01-05"},
+        headers=public_body.headers,
+    )
+    assert declared.status_code == 201, declared.text
+    run = finished(client, association, submit(client, association, mode="dry_run")["id"])
+    proposals = client.get(
+        f"/v1/matching-runs/{run['id']}/proposals", headers=association.headers
+    ).json()["items"]
+    ours = [p for p in proposals if p["mentee_id"] in (mine["id"], theirs["id"])]
+    assert len(ours) == 1
+    assert ours[0]["need"] != "school_support"
+
+    # Then every other need: nothing is left to propose to this person.
+    for need in ("orientation", "confidence"):
         declared = client.post(
             "/v1/supports",
             json={"identity": ZOE_AGAIN, "need": need, "start_date": "2026-01-05"},

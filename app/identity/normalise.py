@@ -7,17 +7,20 @@ character that is not a letter or a digit removed (hyphens, apostrophes of any k
 spaces, dots). Ligatures NFKD leaves alone are spelled out.
 """
 
+import re
 import unicodedata
 from datetime import date
 
 LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o"})
 SEPARATOR = "\x1f"  # between fields, so that ("ab", "c") and ("a", "bc") differ
+# Neither a letter nor a digit: punctuation, spaces, and the combining accents that NFKD
+# splits off (they are not alphanumeric).
+NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
 
 
 def normalise_name(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.translate(LIGATURES))
-    kept = (c for c in decomposed if not unicodedata.combining(c))
-    return "".join(c for c in "".join(kept).casefold() if c.isalnum())
+    folded = unicodedata.normalize("NFKD", text.translate(LIGATURES).casefold())
+    return NOT_ALPHANUMERIC.sub("", folded)
 
 
 def message(first_name: str, last_name: str, birth_date: date) -> bytes:

@@ -136,12 +136,30 @@ def _owners(
     )
 
 
+CHUNK = 10_000
+"""Ids per ``IN`` list: within SQLite's limit of bound parameters, whatever the run size."""
+
+
+def _chunks(ids: Iterable[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
+    items = list(ids)
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
 def linked(
     session: Session, subject: Subject | str, record_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, set[uuid.UUID]]:
     """For each record, the other records of the same person (only records that have
     some)."""
-    ids = list(record_ids)
+    out: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for chunk in _chunks(record_ids):
+        out.update(_linked(session, subject, chunk))
+    return out
+
+
+def _linked(
+    session: Session, subject: Subject | str, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
     if not ids:
         return {}
     mine, theirs = aliased(Identity), aliased(Identity)
@@ -180,7 +198,15 @@ def identity_supports(
     session: Session, mentee_ids: Iterable[uuid.UUID], day: date
 ) -> dict[uuid.UUID, list[Support]]:
     """Supports declared by identity alone, active on ``day``, that apply to each record."""
-    ids = list(mentee_ids)
+    out: dict[uuid.UUID, list[Support]] = {}
+    for chunk in _chunks(mentee_ids):
+        out.update(_identity_supports(session, chunk, day))
+    return out
+
+
+def _identity_supports(
+    session: Session, ids: list[uuid.UUID], day: date
+) -> dict[uuid.UUID, list[Support]]:
     if not ids:
         return {}
     record, declared = aliased(Identity), aliased(Identity)
@@ -218,10 +244,15 @@ def covered_needs(
     session: Session, mentee_ids: Iterable[uuid.UUID], day: date
 ) -> dict[uuid.UUID, set[str]]:
     """Needs covered on each record itself: its active supports and running matches."""
-    ids = list(mentee_ids)
     out: dict[uuid.UUID, set[str]] = defaultdict(set)
-    if not ids:
-        return out
+    for ids in _chunks(mentee_ids):
+        _covered_needs(session, ids, day, out)
+    return out
+
+
+def _covered_needs(
+    session: Session, ids: list[uuid.UUID], day: date, out: dict[uuid.UUID, set[str]]
+) -> None:
     supports = select(Support.mentee_id, Support.need).where(
         in_values(Support.mentee_id, ids),
         Support.start_date <= day,
@@ -233,7 +264,6 @@ def covered_needs(
     for mentee_id, need in [*session.execute(supports).tuples(), *session.execute(running)]:
         if mentee_id is not None:
             out[mentee_id].add(need)
-    return out
 
 
 def elsewhere(

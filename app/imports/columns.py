@@ -99,9 +99,21 @@ MENTEE_COLUMNS: tuple[Column, ...] = (
     *IDENTITY,
 )
 
+SUPPORT_COLUMNS: tuple[Column, ...] = (
+    Column("external_id", Cell.TEXT, required=True, example="CE93-2026-0042"),
+    Column("first_name", Cell.TEXT, required=True, example="Zoé-Marie"),
+    Column("last_name", Cell.TEXT, required=True, example="N'Diaye"),
+    Column("birth_date", Cell.DATE, required=True, example="2011-04-02"),
+    Column("need", Cell.TEXT, required=True, example="school_support"),
+    Column("start_date", Cell.DATE, required=True, example="2026-09-01"),
+    Column("end_date", Cell.DATE, example="2027-06-30"),
+    Column("programme_id", Cell.TEXT),
+)
+
 COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
     ImportKind.MENTORS: MENTOR_COLUMNS,
     ImportKind.MENTEES: MENTEE_COLUMNS,
+    ImportKind.SUPPORTS: SUPPORT_COLUMNS,
 }
 
 
@@ -228,7 +240,8 @@ def layout(kind: ImportKind, header: Sequence[str]) -> Layout:
         raise ImportFileError(
             f"missing required column(s): {', '.join(missing)}", row=1, column=missing[0]
         )
-    if "insee" not in seen and "postcode" not in seen:
+    located = any(c.name in LOCATION_COLUMNS for c in COLUMNS[kind])
+    if located and "insee" not in seen and "postcode" not in seen:
         raise ImportFileError(
             "missing location column: give an insee or a postcode column", row=1, column="insee"
         )

@@ -15,6 +15,7 @@ from app.auth.service import Caller
 from app.config import get_settings
 from app.errors import NotFound, problem
 from app.i18n.catalogue import labels, translate
+from app.identity.supports_import import SupportImporter
 from app.imports import csv_out, idempotency
 from app.imports.models import ImportReport
 from app.imports.reading import Body, ImportFileError
@@ -57,7 +58,10 @@ def execute_import(
         if replay is not None:
             return replay.status, replay.body, True
     settings = get_settings()
-    importer = Importer(
+    factory: type[Importer] | type[SupportImporter] = Importer
+    if kind is ImportKind.SUPPORTS:
+        factory = SupportImporter
+    importer = factory(
         session,
         caller,
         kind=kind,

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.deps import AssociationDep, CallerDep, MentorWriterDep
+from app.auth.deps import AssociationDep, CallerDep, MentorWriterDep, require_roles
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
 from app.config import get_settings
@@ -86,6 +86,7 @@ def import_params(
 
 
 ImportParamsDep = Annotated[ImportParams, Depends(import_params)]
+SupportWriterDep = Annotated[Caller, Depends(require_roles(Role.ASSOCIATION, Role.PUBLIC_BODY))]
 
 
 @router.post(
@@ -119,6 +120,20 @@ async def import_mentees(
     return await _import(request, session, caller, ImportKind.MENTEES, params)
 
 
+@router.post(
+    "/v1/supports/import",
+    response_model=ImportReportRead,
+    openapi_extra=IMPORT_BODY,
+    summary="Import supports declared by identity (CSV or JSON), upserting by external id",
+)
+async def import_supports(
+    request: Request, session: SessionDep, caller: SupportWriterDep, params: ImportParamsDep
+) -> Response:
+    """Supports the caller provides, each naming the young person by identity alone
+    (first_name, last_name, birth_date: hashed, never stored); see docs/identity.md."""
+    return await _import(request, session, caller, ImportKind.SUPPORTS, params)
+
+
 @router.get(
     "/v1/imports/templates/{kind}.csv",
     response_class=Response,
@@ -135,8 +150,8 @@ def import_template(
 ) -> Response:
     """Download the CSV template of an import: the expected columns and one example row for the
     caller's role, with French headers by default (`Accept-Language: en` for English ones)."""
-    if caller.role is Role.PUBLIC_BODY or (
-        caller.role is Role.COMPANY_HR and kind is ImportKind.MENTEES
+    if (caller.role is Role.PUBLIC_BODY and kind is not ImportKind.SUPPORTS) or (
+        caller.role is Role.COMPANY_HR and kind is not ImportKind.MENTORS
     ):
         raise Forbidden(f"role {caller.role.value} does not import {kind.value}")
     text = templates.template(

@@ -6,6 +6,8 @@ from enum import StrEnum
 class ImportKind(StrEnum):
     MENTORS = "mentors"
     MENTEES = "mentees"
+    SUPPORTS = "supports"
+    """Supports declared by identity alone (``app.identity.supports_import``)."""
 
 
 class ImportMode(StrEnum):

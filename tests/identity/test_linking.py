@@ -2,7 +2,9 @@
 learns who the other is."""
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from app.db import engine_for
 from tests.api.conftest import Actor, mentee_payload, mentor_payload, programme_payload
 from tests.runs.conftest import Workers, create, finished, submit
 
@@ -49,8 +51,24 @@ def test_two_referrals_of_one_person_are_linked_and_matched_once(
     assert len(ours) == 1
     assert run["stats"]["matched"] == 1
 
-    # The Cité éducative declares school support and orientation by identity alone.
-    for need in ("school_support", "orientation", "confidence"):
+    # The Cité éducative declares school support by identity alone: no run proposes it
+    # to either record any more.
+    declared = client.post(
+        "/v1/supports",
+        json={"identity": ZOE_AGAIN, "need": "school_support", "start_date": "2026-01-05"},
+        headers=public_body.headers,
+    )
+    assert declared.status_code == 201, declared.text
+    run = finished(client, association, submit(client, association, mode="dry_run")["id"])
+    proposals = client.get(
+        f"/v1/matching-runs/{run['id']}/proposals", headers=association.headers
+    ).json()["items"]
+    ours = [p for p in proposals if p["mentee_id"] in (mine["id"], theirs["id"])]
+    assert len(ours) == 1
+    assert ours[0]["need"] != "school_support"
+
+    # Then every other need: nothing is left to propose to this person.
+    for need in ("orientation", "confidence"):
         declared = client.post(
             "/v1/supports",
             json={"identity": ZOE_AGAIN, "need": need, "start_date": "2026-01-05"},
@@ -148,3 +166,17 @@ def test_linked_volunteer_records_share_the_smallest_capacity(
     assert len(proposals) == 1
     assert proposals[0]["mentor_id"] in (hr["id"], assoc["id"])
     assert proposals[0]["mentee_id"] in {y["id"] for y in young}
+
+
+def test_erasing_a_record_erases_its_hashes_and_its_links(
+    client: TestClient, association: Actor, other_association: Actor, db_url: str
+) -> None:
+    mine = refer(client, association, ZOE)
+    theirs = refer(client, other_association, ZOE_AGAIN)
+    erased = client.delete(f"/v1/mentees/{mine['id']}", headers=association.headers)
+    assert erased.status_code == 204
+    seen = client.get(f"/v1/mentees/{theirs['id']}", headers=other_association.headers).json()
+    assert seen["followed_elsewhere"] is False
+    with engine_for(db_url).connect() as connection:
+        left = connection.execute(text("SELECT count(*) FROM identity_digests")).scalar()
+    assert left == 1  # only the remaining record's hash

@@ -188,8 +188,8 @@ def visible_report(session: Session, caller: Caller, import_id: uuid.UUID) -> Im
 def errors_csv(report: ImportReport) -> str:
     """The rejected rows of an import, as CSV (cells escaped against formula injection)."""
     rows: list[list[object]] = [["row", "column", "field", "external_id", "message"]]
-    rows.extend(
-        [e.get("row"), e.get("column"), e.get("field"), e.get("external_id"), e.get("message")]
-        for e in report.errors
-    )
+    named: dict[object, object] = {}  # a row's external id is stored on its first error
+    for e in report.errors:
+        external_id = named.setdefault(e.get("row"), e.get("external_id"))
+        rows.append([e.get("row"), e.get("column"), e.get("field"), external_id, e.get("message")])
     return csv_out.render(rows)

@@ -13,6 +13,7 @@ import app as app_package
 from app import problems
 from app.config import get_settings
 from app.i18n.middleware import TranslationMiddleware
+from app.privacy import logs
 from app.runs.executors import get_executor
 from app.webhooks.delivery import in_service_process
 
@@ -59,6 +60,7 @@ def create_app() -> FastAPI:
     problems.install(app)
     # Error documents and import reports speak the caller's language (Accept-Language).
     app.add_middleware(TranslationMiddleware)
+    logs.install()  # personal query values never reach the access log
     for router in domain_routers():
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     return app

@@ -1,16 +1,24 @@
 """One renderer for every error: RFC 9457 ``application/problem+json``."""
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DataError, DisconnectionError, IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    OperationalError,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import PROBLEM_BASE, AppError, UnsupportedMediaType, problem
+from app.privacy import logs
 
 logger = logging.getLogger("binome")
 
@@ -142,7 +150,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
-        logger.info("integrity error: %s", exc.orig)
+        logger.info("integrity error: %s", logs.database_error(exc))
         return respond(
             problem(
                 409,
@@ -157,7 +165,7 @@ def install(app: FastAPI) -> None:
     async def data_error(_: Request, exc: DataError) -> JSONResponse:
         # Input that passed validation but that the database refuses (a NUL character, a
         # number out of the column's range): nothing was written.
-        logger.warning("data error: %s", exc.orig)
+        logger.warning("data error: %s", logs.database_error(exc))
         return respond(
             problem(
                 422,
@@ -186,7 +194,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", exc_info=exc)
+        # The traceback's frames, not the exception's message: a database error's message
+        # may repeat the values of the request.
+        logger.error(
+            "unhandled error: %s\n%s",
+            logs.database_error(exc) if isinstance(exc, DBAPIError) else type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         return respond(problem(500, "internal-error", "Internal error", "an unexpected error"))
 
 

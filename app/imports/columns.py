@@ -14,12 +14,15 @@ from enum import StrEnum
 from typing import Any
 
 from app.i18n.catalogue import labels
+from app.imports import echo
 from app.imports.reading import ImportFileError
 from app.imports.vocabulary import ImportKind
 
 LIST_SEPARATOR = "|"
 TRUE_WORDS = frozenset({"true", "1", "oui", "vrai", "yes", "o", "y"})
 FALSE_WORDS = frozenset({"false", "0", "non", "faux", "no", "n"})
+OTHERS_SHOWN = 10
+"""Unknown header columns named after the first one (then only counted)."""
 FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
@@ -188,7 +191,9 @@ def convert(cell: Cell, text: str) -> Any:
             return True
         if word in FALSE_WORDS:
             return False
-        raise ValueError(f"expected a yes/no value (true/false, oui/non, 1/0), got {text!r}")
+        raise ValueError(
+            f"expected a yes/no value (true/false, oui/non, 1/0), got {echo.clip(text)!r}"
+        )
     if cell is Cell.DECIMAL:
         return text.replace(",", ".", 1)
     if cell is Cell.DATE:
@@ -212,6 +217,12 @@ def layout(kind: ImportKind, header: Sequence[str]) -> Layout:
     """Map a header to the columns of ``kind``; unknown, duplicated or missing columns are
     an error naming them (nothing is silently dropped)."""
     known = {column.name: column for column in COLUMNS[kind]}
+    if len(header) > echo.MAX_HEADER_COLUMNS:
+        raise ImportFileError(
+            f"the header has {len(header)} columns; an import file has at most "
+            f"{echo.MAX_HEADER_COLUMNS} (expected columns: {', '.join(known)})",
+            row=1,
+        )
     names = [english_column(name.strip().lower()) for name in header]
     unknown = [(index, header[index]) for index, name in enumerate(names) if name not in known]
     if unknown:
@@ -219,20 +230,22 @@ def layout(kind: ImportKind, header: Sequence[str]) -> Layout:
         if not original.strip():
             message = f"column {index + 1} of the header has no name"
         else:
-            message = f"unknown column {original.strip()!r}"
+            message = f"unknown column {echo.clip(original.strip())!r}"
             close = difflib.get_close_matches(names[index], known, n=1)
             if close:
                 message += f" (did you mean {close[0]!r}?)"
         if len(unknown) > 1:
-            others = ", ".join(repr(name.strip()) for _, name in unknown[1:])
-            message += f"; other unknown columns: {others}"
+            shown = unknown[1 : 1 + OTHERS_SHOWN]
+            others = ", ".join(repr(echo.clip(name.strip(), 40)) for _, name in shown)
+            more = len(unknown) - 1 - len(shown)
+            message += f"; other unknown columns: {others}" + (f" and {more} more" if more else "")
         message += f". Expected columns: {', '.join(known)}"
-        raise ImportFileError(message, row=1, column=original.strip())
+        raise ImportFileError(message, row=1, column=echo.clip(original.strip()))
     seen: set[str] = set()
     for name in names:
         if name in seen:
             raise ImportFileError(
-                f"column {name!r} appears twice in the header", row=1, column=name
+                f"column {name!r} appears twice in the header", row=1, column=echo.clip(name)
             )
         seen.add(name)
     missing = [c.name for c in COLUMNS[kind] if c.required and c.name not in seen]

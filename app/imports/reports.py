@@ -200,14 +200,9 @@ def errors_csv(report: ImportReport, locale: str = "en") -> str:
     names = labels("column", locale)
     header = ["row", "column", "field", "external_id", "message"]
     rows: list[list[object]] = [[names.get(name, name) for name in header]]
-    rows.extend(
-        [
-            e.get("row"),
-            e.get("column"),
-            e.get("field"),
-            e.get("external_id"),
-            translate(str(e.get("message", "")), locale),
-        ]
-        for e in report.errors
-    )
+    named: dict[object, object] = {}  # a row's external id is stored on its first error
+    for e in report.errors:
+        external_id = named.setdefault(e.get("row"), e.get("external_id"))
+        message = translate(str(e.get("message", "")), locale)
+        rows.append([e.get("row"), e.get("column"), e.get("field"), external_id, message])
     return csv_out.render(rows)

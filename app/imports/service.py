@@ -32,7 +32,7 @@ from app.geo import GeocodingError, Place, geocode
 from app.identity import service as identity
 from app.identity.keys import Key, usable
 from app.identity.vocabulary import Subject
-from app.imports import bulk
+from app.imports import bulk, echo
 from app.imports.columns import column_for
 from app.imports.sources import SourceRow
 from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode
@@ -146,6 +146,7 @@ class Importer:
         self._batch: list[Prepared] = []
         self._batch_errors: list[RowError] = []
         self._batch_rejected: set[int] = set()
+        self._row_errors: dict[int, int] = {}  # row -> errors found (listed or not)
         self._now = utcnow()
         self._postgres = bulk.is_postgres(session)
         self._links_exist: bool | None = None
@@ -185,7 +186,7 @@ class Importer:
                 self._reject(
                     row,
                     "external_id",
-                    f"external_id {external_id!r} already appears on row {first}; "
+                    f"this external_id already appears on row {first}; "
                     "each person appears once per file",
                     external_id,
                 )
@@ -299,16 +300,26 @@ class Importer:
     def _reject(
         self, row: int, path: str | None, message: str, external_id: str | None = None
     ) -> None:
+        first = row not in self._batch_rejected
+        listed = self._row_errors.get(row, 0)
+        self._row_errors[row] = listed + 1
+        if listed > echo.MAX_ROW_ERRORS:
+            return
         error: RowError = {"row": row}
+        if listed == echo.MAX_ROW_ERRORS:
+            path = None
+            message = f"more errors on this row are not listed (at most {echo.MAX_ROW_ERRORS})"
         if self.format is ImportFormat.CSV:
-            error["column"] = column_for(path, self.spec.kind) if path else None
+            column = column_for(path, self.spec.kind) if path else None
+            error["column"] = _storable(echo.clip(column)) if column else None
         if path and path != "body":
-            error["field"] = _storable(path)
-        error["message"] = _storable(message)
-        if external_id is not None:
-            error["external_id"] = _storable(external_id)
+            error["field"] = _storable(echo.clip(path))
+        error["message"] = _storable(echo.clip_message(message))
+        if external_id is not None and first:
+            # Named once per row, cut: a row's errors do not each repeat a huge cell.
+            error["external_id"] = _storable(echo.clip(external_id))
         self._batch_errors.append(error)
-        if row not in self._batch_rejected:
+        if first:
             self._batch_rejected.add(row)
             self.outcome.rejected += 1
         if self.mode is ImportMode.ATOMIC:
@@ -328,6 +339,7 @@ class Importer:
         self.outcome.errors.extend(self._batch_errors[: max(room, 0)])
         self._batch_errors = []
         self._batch_rejected = set()
+        self._row_errors = {}
 
     def _check_programmes(self, batch: list[Prepared]) -> list[Prepared]:
         wanted = {pid for item in batch for pid in item.programme_ids}

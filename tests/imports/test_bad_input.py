@@ -96,7 +96,7 @@ def test_duplicate_external_ids_in_one_file(client: TestClient, association: Act
             "row": 4,
             "column": "external_id",
             "field": "external_id",
-            "message": "external_id 'M-1' already appears on row 2; each person appears once "
+            "message": "this external_id already appears on row 2; each person appears once "
             "per file",
             "external_id": "M-1",
         }

@@ -7,11 +7,13 @@ import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 import app as app_package
 from app import problems
 from app.config import get_settings
+from app.exports.negotiation import CsvNegotiation
+from app.pagination import reject_unknown_query
 from app.runs.executors import get_executor
 from app.webhooks.delivery import in_service_process
 
@@ -56,8 +58,13 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     app = FastAPI(title="Binôme", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
+    app.add_middleware(CsvNegotiation)
     for router in domain_routers():
-        app.include_router(router, responses=problems.PROBLEM_RESPONSES)
+        app.include_router(
+            router,
+            responses=problems.PROBLEM_RESPONSES,
+            dependencies=[Depends(reject_unknown_query)],
+        )
     return app
 
 

@@ -2,6 +2,7 @@
 and CSV templates. See docs/imports.md."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -16,17 +17,21 @@ from app.config import get_settings
 from app.db import SessionDep
 from app.errors import Forbidden, UnsupportedMediaType
 from app.imports import idempotency, templates
+from app.imports.models import ImportReport
 from app.imports.reading import receive
 from app.imports.reports import (
     ImportParams,
     errors_csv,
     execute_import,
+    query,
     report_read,
+    summary,
     visible_report,
 )
-from app.imports.schemas import ImportReportRead
+from app.imports.schemas import ImportReportRead, ImportSummary
 from app.imports.service import check_target
-from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode
+from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode, ImportStatus
+from app.pagination import Page, PageDep, Sort, paginate, sorting
 from app.problems import PROBLEM_JSON
 from app.vocabulary import Role
 
@@ -112,6 +117,50 @@ def import_template(
         raise Forbidden(f"role {caller.role.value} does not import {kind.value}")
     text = templates.template(kind, caller.role, ";" if separator == "semicolon" else ",")
     return _csv_response(text, f"binome-{kind.value}-template.csv")
+
+
+IMPORT_SORT = sorting(
+    {"created_at": ImportReport.created_at, "kind": ImportReport.kind, "rows": ImportReport.rows},
+    ImportReport.id,
+)
+
+
+@router.get("/v1/imports", response_model=Page[ImportSummary])
+def list_imports(
+    session: SessionDep,
+    caller: CallerDep,
+    page: PageDep,
+    sort: Annotated[Sort, Depends(IMPORT_SORT)],
+    kind: ImportKind | None = None,
+    status: ImportStatus | None = None,
+    organisation_id: Annotated[
+        uuid.UUID | None, Query(description="admins: one organisation's imports")
+    ] = None,
+    created_after: Annotated[
+        datetime | None, Query(description="imports made at or after (ISO 8601)")
+    ] = None,
+    created_before: Annotated[
+        datetime | None, Query(description="imports made before (ISO 8601)")
+    ] = None,
+) -> Page[ImportSummary]:
+    """The caller's imports (every organisation's for an admin), newest first, without
+    their row errors."""
+    if created_after is not None and created_after.tzinfo is None:
+        created_after = created_after.replace(tzinfo=UTC)
+    if created_before is not None and created_before.tzinfo is None:
+        created_before = created_before.replace(tzinfo=UTC)
+    stmt = query(
+        caller,
+        kind=kind,
+        status=status,
+        organisation_id=organisation_id,
+        created_after=created_after,
+        created_before=created_before,
+    )
+    rows, total = paginate(session, sort.apply(stmt), page)
+    return Page[ImportSummary](
+        items=[summary(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )
 
 
 @router.get(

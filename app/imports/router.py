@@ -18,7 +18,7 @@ from app.db import SessionDep
 from app.errors import Forbidden, UnsupportedMediaType
 from app.imports import idempotency, templates
 from app.imports.models import ImportReport
-from app.imports.reading import receive
+from app.imports.reading import Body, multipart_file, receive
 from app.imports.reports import (
     ImportParams,
     errors_csv,
@@ -51,6 +51,19 @@ IMPORT_BODY: dict[str, Any] = {
         "content": {
             "text/csv": {"schema": {"type": "string"}},
             "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the CSV or JSON file (`curl -F file=@young.csv`)",
+                        }
+                    },
+                }
+            },
         },
     }
 }
@@ -183,28 +196,35 @@ def get_import_errors(import_id: uuid.UUID, session: SessionDep, caller: CallerD
 async def _import(
     request: Request, session: Session, caller: Caller, kind: ImportKind, params: ImportParams
 ) -> Response:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    file_format = MEDIA_TYPES.get(media_type)
-    if file_format is None:
-        raise UnsupportedMediaType(
-            f"send the file as text/csv or application/json (got {media_type or 'nothing'})"
-        )
-    charset = _charset(request.headers.get("content-type", ""))
-    if charset not in (None, "utf-8", "utf8"):
-        raise UnsupportedMediaType(f"only UTF-8 is accepted (got charset={charset})")
-    if params.idempotency_key is not None:
-        idempotency.check_key(params.idempotency_key)
-    organisation_id = owning_organisation(caller, params.organisation_id)
-    await run_in_threadpool(check_target, session, kind, organisation_id)
-    body = await receive(
-        request.stream(), get_settings().max_import_bytes, request.headers.get("content-length")
-    )
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    limit = get_settings().max_import_bytes
+    body: Body | None = None
+    if media_type == "multipart/form-data":
+        file_format, content_type, body = await multipart_file(request, limit)
+    else:
+        file_format = MEDIA_TYPES.get(media_type)
     try:
+        if file_format is None:
+            raise UnsupportedMediaType(
+                "send the file as text/csv or application/json, or as the `file` part of a "
+                f"multipart/form-data upload (got {content_type or 'nothing'})"
+            )
+        charset = _charset(content_type)
+        if charset not in (None, "utf-8", "utf8"):
+            raise UnsupportedMediaType(f"only UTF-8 is accepted (got charset={charset})")
+        if params.idempotency_key is not None:
+            idempotency.check_key(params.idempotency_key)
+        organisation_id = owning_organisation(caller, params.organisation_id)
+        await run_in_threadpool(check_target, session, kind, organisation_id)
+        if body is None:
+            body = await receive(request.stream(), limit, request.headers.get("content-length"))
         status, payload, replayed = await run_in_threadpool(
             execute_import, session, caller, kind, organisation_id, file_format, params, body
         )
     finally:
-        body.close()
+        if body is not None:
+            body.close()
     headers = {REPLAYED_HEADER: "true"} if replayed else {}
     if status < 400 and "id" in payload:
         headers["Location"] = f"/v1/imports/{payload['id']}"

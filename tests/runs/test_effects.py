@@ -126,7 +126,7 @@ def test_expired_proposal_frees_capacity(
     history = client.get(
         f"/v1/matches/{proposal['match_id']}/history", headers=association.headers
     ).json()
-    assert history[-1]["to_status"] == "expired"
+    assert history["items"][-1]["to_status"] == "expired"
 
 
 def test_reconsidering_unaccepted_proposals(

@@ -53,6 +53,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
     if deliverer is not None:
         deliverer.stop()
+    get_executor().stop()
 
 
 def create_app() -> FastAPI:

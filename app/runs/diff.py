@@ -89,7 +89,7 @@ def page(
     """One page of entries, and how many there are in all."""
     counts(run)
     withdrawn: list[str] = [] if change not in (None, WITHDRAWN) else run.diff["withdrawn"]  # type: ignore[index]
-    proposals = _proposals(run.id, change)
+    proposals = _proposals(run.id, None if change == WITHDRAWN else change)
     n_proposals = 0
     if change != WITHDRAWN:
         n_proposals = int(

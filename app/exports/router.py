@@ -4,15 +4,16 @@ and scope as the JSON lists, every row rather than a page, and the organisations
 ``external_id``s next to the UUIDs."""
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from app.auth.deps import AssociationDep, CallerDep
-from app.db import SessionDep, new_session
+from app.db import SessionDep, utcnow
 from app.exports.streaming import csv_response, query_rows
 from app.fields import DepartmentCode
 from app.matches import service as matches
@@ -21,7 +22,7 @@ from app.mentees.models import Mentee
 from app.mentors.models import Mentor
 from app.runs import diff
 from app.runs import service as runs
-from app.runs.models import MatchingRun, ProposalChange, RunProposal, RunUnmatched
+from app.runs.models import ProposalChange, RunProposal, RunUnmatched
 from app.vocabulary import Need, Role
 
 router = APIRouter(tags=["exports"])
@@ -32,15 +33,6 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
         "description": "UTF-8 CSV with BOM, `;` separated, formula-safe",
     }
 }
-
-
-def _with_external_ids(stmt: Any, entity: Any) -> Any:
-    mentee, mentor = aliased(Mentee), aliased(Mentor)
-    return (
-        stmt.add_columns(mentee.external_id, mentor.external_id)
-        .outerjoin(mentee, mentee.id == entity.mentee_id)
-        .outerjoin(mentor, mentor.id == entity.mentor_id)
-    )
 
 
 def _iso(value: Any) -> str | None:
@@ -66,25 +58,35 @@ PROPOSAL_HEADER = [
 ]
 
 
-def _proposal_row(row: Any) -> Sequence[object]:
-    p, mentee_external_id, mentor_external_id = row
-    return [
-        p.position,
-        p.id,
-        p.change.value,
-        p.programme_id,
-        p.mentee_id,
-        mentee_external_id,
-        p.mentor_id,
-        mentor_external_id,
-        p.need,
-        p.meeting_mode,
-        p.distance_km,
-        p.score,
-        p.match_id,
-        p.previous_match_id,
-        p.skipped,
-    ]
+def _proposal_columns(stmt: Any) -> Any:
+    """Plain columns, not ORM objects: an export of 100,000 rows builds no entity."""
+    mentee, mentor = aliased(Mentee), aliased(Mentor)
+    p = RunProposal
+    return (
+        stmt.with_only_columns(
+            p.position,
+            p.id,
+            p.change,
+            p.programme_id,
+            p.mentee_id,
+            mentee.external_id,
+            p.mentor_id,
+            mentor.external_id,
+            p.need,
+            p.meeting_mode,
+            p.distance_km,
+            p.score,
+            p.match_id,
+            p.previous_match_id,
+            p.skipped,
+        )
+        .outerjoin(mentee, mentee.id == p.mentee_id)
+        .outerjoin(mentor, mentor.id == p.mentor_id)
+    )
+
+
+def _plain(row: Any) -> Sequence[object]:
+    return [getattr(cell, "value", cell) for cell in row]
 
 
 @router.get(
@@ -101,7 +103,7 @@ def export_proposals(
 ) -> StreamingResponse:
     """The run's proposals as CSV (also `GET …/proposals` with `Accept: text/csv`)."""
     stmt = runs.proposals(session, caller, run_id, change=change, programme_id=programme_id)
-    rows = query_rows(_with_external_ids(stmt, RunProposal), _proposal_row)
+    rows = query_rows(_proposal_columns(stmt), _plain)
     return csv_response(f"binome-run-{run_id}-proposals.csv", PROPOSAL_HEADER, rows)
 
 
@@ -113,11 +115,6 @@ UNMATCHED_HEADER = [
     "sentence",
     "candidates",
 ]
-
-
-def _unmatched_row(row: Any) -> Sequence[object]:
-    u, mentee_external_id = row
-    return [u.position, u.mentee_id, mentee_external_id, u.reason, u.sentence, u.candidates]
 
 
 @router.get(
@@ -134,11 +131,11 @@ def export_unmatched(
     """Young people left without a proposal, as CSV (also `GET …/unmatched` with
     `Accept: text/csv`)."""
     stmt = runs.unmatched(session, caller, run_id, reason=reason)
-    mentee = aliased(Mentee)
-    stmt = stmt.add_columns(mentee.external_id).outerjoin(
-        mentee, mentee.id == RunUnmatched.mentee_id
-    )
-    rows = query_rows(stmt, _unmatched_row)
+    mentee, u = aliased(Mentee), RunUnmatched
+    columns = stmt.with_only_columns(
+        u.position, u.mentee_id, mentee.external_id, u.reason, u.sentence, u.candidates
+    ).outerjoin(mentee, mentee.id == u.mentee_id)
+    rows = query_rows(columns, _plain)
     return csv_response(f"binome-run-{run_id}-unmatched.csv", UNMATCHED_HEADER, rows)
 
 
@@ -163,45 +160,54 @@ def export_diff(
     run_id: uuid.UUID, session: SessionDep, caller: AssociationDep
 ) -> StreamingResponse:
     """Every entry of the run's diff, as CSV (also `GET …/diff` with `Accept: text/csv`)."""
-    diff.counts(runs.get(session, caller, run_id))  # 404 or 409 before streaming
+    run = runs.get(session, caller, run_id)
+    diff.counts(run)  # 404 or 409 before streaming
+    withdrawn: list[str] = list(run.diff["withdrawn"])  # type: ignore[index]
+    mentee, mentor, p = aliased(Mentee), aliased(Mentor), RunProposal
+    proposals = (
+        select(
+            p.change,
+            p.id,
+            p.match_id,
+            p.previous_match_id,
+            p.programme_id,
+            p.mentee_id,
+            mentee.external_id,
+            p.mentor_id,
+            mentor.external_id,
+            p.need,
+        )
+        .outerjoin(mentee, mentee.id == p.mentee_id)
+        .outerjoin(mentor, mentor.id == p.mentor_id)
+        .where(p.run_id == run_id)
+        .order_by(p.position)
+    )
 
     def rows() -> Iterator[Sequence[object]]:
-        with new_session() as own:
-            run = own.get(MatchingRun, run_id)
-            assert run is not None
-            batch: list[Any] = []
-            for entry in diff.every_entry(own, run):
-                batch.append(entry)
-                if len(batch) >= 1000:
-                    yield from _diff_rows(own, batch)
-                    batch = []
-            yield from _diff_rows(own, batch)
+        yield from query_rows(proposals, _plain)
+        m = Match
+        for start in range(0, len(withdrawn), 1000):
+            ids = [uuid.UUID(i) for i in withdrawn[start : start + 1000]]
+            batch = (
+                select(
+                    m.id,
+                    m.programme_id,
+                    m.mentee_id,
+                    mentee.external_id,
+                    m.mentor_id,
+                    mentor.external_id,
+                    m.need,
+                )
+                .outerjoin(mentee, mentee.id == m.mentee_id)
+                .outerjoin(mentor, mentor.id == m.mentor_id)
+                .where(m.id.in_(ids))
+            )
+            found = {r[0]: r for r in query_rows(batch, tuple)}
+            for match_id in ids:
+                if (r := found.get(match_id)) is not None:  # erased since
+                    yield [diff.WITHDRAWN, None, r[0], None, *r[1:]]
 
     return csv_response(f"binome-run-{run_id}-diff.csv", DIFF_HEADER, rows())
-
-
-def _diff_rows(session: Any, entries: list[Any]) -> Iterator[Sequence[object]]:
-    mentees = {e.mentee_id for e in entries}
-    mentors = {e.mentor_id for e in entries}
-    mentee_ids = dict(
-        session.query(Mentee.id, Mentee.external_id).filter(Mentee.id.in_(mentees)).all()
-    )
-    mentor_ids = dict(
-        session.query(Mentor.id, Mentor.external_id).filter(Mentor.id.in_(mentors)).all()
-    )
-    for e in entries:
-        yield [
-            e.change,
-            e.proposal_id,
-            e.match_id,
-            e.previous_match_id,
-            e.programme_id,
-            e.mentee_id,
-            mentee_ids.get(e.mentee_id),
-            e.mentor_id,
-            mentor_ids.get(e.mentor_id),
-            e.need,
-        ]
 
 
 MATCH_HEADER = [
@@ -235,41 +241,39 @@ EMPLOYER_HEADER = [
 ]
 
 
-def _match_row(row: Any) -> Sequence[object]:
-    m, mentee_external_id, mentor_external_id = row
-    return [
-        m.id,
-        m.effective_status.value,
-        m.programme_id,
-        m.mentee_id,
-        mentee_external_id,
-        m.mentor_id,
-        mentor_external_id,
-        m.need,
-        m.distance_km,
-        m.score,
-        m.run_id,
-        _iso(m.proposed_at),
-        _iso(m.expires_at),
-        _iso(m.accepted_at),
-        _iso(m.started_at),
-        _iso(m.ended_at),
-    ]
+def _status(status: MatchStatus, expires_at: Any, now: Any) -> str:
+    """``Match.effective_status`` from the columns: an unaccepted proposal past its
+    expiry is expired, even before the sweep records it."""
+    if status is MatchStatus.PROPOSED and expires_at is not None and expires_at <= now:
+        return MatchStatus.EXPIRED.value
+    return status.value
 
 
-def _employer_row(row: Any) -> Sequence[object]:
-    m, _, mentor_external_id = row
-    return [
-        m.id,
-        m.effective_status.value,
-        m.programme_id,
-        m.mentor_id,
-        mentor_external_id,
-        _iso(m.proposed_at),
-        _iso(m.accepted_at),
-        _iso(m.started_at),
-        _iso(m.ended_at),
-    ]
+def _match_columns(stmt: Any, employer: bool) -> Any:
+    """The header's columns in its order, and the expiry last (for the status)."""
+    mentee, mentor, m = aliased(Mentee), aliased(Mentor), Match
+    times = [m.proposed_at, m.accepted_at, m.started_at, m.ended_at]
+    if employer:
+        columns = [m.id, m.status, m.programme_id, m.mentor_id, mentor.external_id, *times]
+    else:
+        columns = [
+            *(m.id, m.status, m.programme_id, m.mentee_id, mentee.external_id),
+            *(m.mentor_id, mentor.external_id, m.need, m.distance_km, m.score, m.run_id),
+            *(m.proposed_at, m.expires_at, m.accepted_at, m.started_at, m.ended_at),
+        ]
+    joined = stmt.with_only_columns(*columns, m.expires_at).outerjoin(
+        mentor, mentor.id == m.mentor_id
+    )
+    return joined if employer else joined.outerjoin(mentee, mentee.id == m.mentee_id)
+
+
+def _match_row(now: Any) -> Callable[[Any], Sequence[object]]:
+    def render(row: Any) -> Sequence[object]:
+        *cells, expires_at = row
+        cells[1] = _status(cells[1], expires_at, now)
+        return [_iso(c) if hasattr(c, "isoformat") else c for c in cells]
+
+    return render
 
 
 @router.get("/v1/matches.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
@@ -298,6 +302,6 @@ def export_matches(
         need=need.value if need else None,
     )
     employer = caller.role is Role.COMPANY_HR
-    rows = query_rows(_with_external_ids(stmt, Match), _employer_row if employer else _match_row)
+    rows = query_rows(_match_columns(stmt, employer), _match_row(utcnow()))
     header = EMPLOYER_HEADER if employer else MATCH_HEADER
     return csv_response("binome-matches.csv", header, rows)

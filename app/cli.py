@@ -1,7 +1,10 @@
-"""``binome`` command line: serve, migrate, create keys, load the demo territory."""
+"""``binome`` command line: serve, migrate, create keys, load the demo territory, run
+workers, import files and run matchings through the API."""
 
 import argparse
+import importlib.metadata
 import logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -10,6 +13,13 @@ from app.config import get_settings
 Command = Callable[[argparse.Namespace], int]
 Configure = Callable[[argparse.ArgumentParser], None]
 COMMANDS: dict[str, tuple[Command, Configure]] = {}
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("binome")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - not installed
+        return "unknown"
 
 
 def _no_arguments(_: argparse.ArgumentParser) -> None:
@@ -25,9 +35,20 @@ def command(name: str, configure: Configure = _no_arguments) -> Callable[[Comman
 
 
 def _serve_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY", "1")),
+        help="HTTP worker processes (env WEB_CONCURRENCY)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="proxies whose X-Forwarded-For/-Proto headers are trusted, comma-separated, "
+        "or * (env FORWARDED_ALLOW_IPS)",
+    )
     parser.add_argument("--demo", action="store_true", help="load the demo territory first")
 
 
@@ -39,7 +60,14 @@ def serve(args: argparse.Namespace) -> int:
     migrate_database(args)
     if args.demo:
         load_demo(args)
-    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers)
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
     return 0
 
 
@@ -54,7 +82,7 @@ def migrate_database(_: argparse.Namespace) -> int:
 
 def _key_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--organisation", default="Binôme", help="platform organisation name")
-    parser.add_argument("--name", default="first admin key")
+    parser.add_argument("--name", default="first admin key", help="the key's name")
 
 
 @command("create-admin-key", _key_args)
@@ -121,7 +149,10 @@ def purge(args: argparse.Namespace) -> int:
 
 def _worker_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--concurrency", type=int, default=None, help="runs executed at once (default 1)"
+        "--concurrency",
+        type=int,
+        default=None,
+        help="runs executed at once (default: BINOME_RUN_WORKER_CONCURRENCY, 1)",
     )
 
 
@@ -188,12 +219,24 @@ def rotate_identity_secret(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=get_settings().log_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from app import cli_api
+
+    commands = {**COMMANDS, **cli_api.COMMANDS}
     parser = argparse.ArgumentParser(prog="binome", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, (function, configure) in COMMANDS.items():
-        configure(sub.add_parser(name, help=(function.__doc__ or "").strip().splitlines()[0]))
+    parser.add_argument("--version", action="version", version=f"binome {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (function, configure) in commands.items():
+        doc = (function.__doc__ or "").strip()
+        configure(
+            sub.add_parser(
+                name,
+                help=doc.splitlines()[0],
+                description=doc,
+                formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            )
+        )
     args = parser.parse_args(argv)
-    return COMMANDS[args.command][0](args)
+    return commands[args.command][0](args)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         default=20, ge=1, description="consecutive failed attempts that disable an endpoint"
     )
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="comma-separated hosts webhook endpoints may use (empty: any); "
+        "others are refused at registration and never contacted",
+    )
     webhook_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="how often the deliverer looks for due events"
     )

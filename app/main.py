@@ -7,12 +7,14 @@ import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 import app as app_package
 from app import problems
 from app.config import get_settings
+from app.exports.negotiation import CsvNegotiation
 from app.i18n.middleware import TranslationMiddleware
+from app.pagination import reject_unknown_query
 from app.privacy import logs
 from app.runs.executors import get_executor
 from app.webhooks.delivery import in_service_process
@@ -53,6 +55,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
     if deliverer is not None:
         deliverer.stop()
+    get_executor().stop()
 
 
 def create_app() -> FastAPI:
@@ -60,9 +63,14 @@ def create_app() -> FastAPI:
     problems.install(app)
     # Error documents and import reports speak the caller's language (Accept-Language).
     app.add_middleware(TranslationMiddleware)
+    app.add_middleware(CsvNegotiation)
     logs.install()  # personal query values never reach the access log
     for router in domain_routers():
-        app.include_router(router, responses=problems.PROBLEM_RESPONSES)
+        app.include_router(
+            router,
+            responses=problems.PROBLEM_RESPONSES,
+            dependencies=[Depends(reject_unknown_query)],
+        )
     return app
 
 

@@ -1,13 +1,24 @@
-"""Offset pagination shared by every list endpoint."""
+"""Pagination, sorting and query checking shared by every list endpoint.
 
+- ``limit`` (at most ``BINOME_MAX_PAGE_SIZE``) and ``offset``: a larger ``limit`` is a 422
+  naming it, not silently capped;
+- ``sort``: one of the fields a list documents, ``-field`` for descending; ties broken by
+  id, so pages never overlap;
+- an unknown query parameter is a 422 naming it (``reject_unknown_query``, installed on
+  every route by ``app.main``), not silently ignored.
+"""
+
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
+from app.errors import ValidationFailed, field_error
 
 T = TypeVar("T")
 
@@ -21,12 +32,16 @@ class PageParams(BaseModel):
 
 
 def page_params(
-    limit: Annotated[int | None, Query(ge=1, description="page size")] = None,
+    limit: Annotated[
+        int | None,
+        Query(ge=1, description="page size (default 50, at most `BINOME_MAX_PAGE_SIZE`, 500)"),
+    ] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
 ) -> PageParams:
     settings = get_settings()
-    size = min(limit or settings.default_page_size, settings.max_page_size)
-    return PageParams(limit=size, offset=offset)
+    if limit is not None and limit > settings.max_page_size:
+        raise field_error("query.limit", f"must be at most {settings.max_page_size}")
+    return PageParams(limit=limit or settings.default_page_size, offset=offset)
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
@@ -39,6 +54,75 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+class Sort:
+    """An ``ORDER BY`` chosen by the client among documented columns."""
+
+    def __init__(self, columns: list[Any]) -> None:
+        self.columns = columns
+
+    def apply(self, stmt: Select[Any]) -> Select[Any]:
+        """``stmt`` ordered by the client's choice (its own order when none)."""
+        return stmt.order_by(None).order_by(*self.columns) if self.columns else stmt
+
+
+def sorting(fields: Mapping[str, Any], tiebreak: Any) -> Callable[..., Sort]:
+    """A ``sort`` query parameter over ``fields`` (name → column); ``tiebreak`` (a unique
+    column) keeps the order total."""
+    names = ", ".join(sorted(fields))
+
+    def sort_param(
+        sort: Annotated[
+            str | None,
+            Query(
+                description=f"order by one of: {names}; `-field` for descending; "
+                "several separated by commas",
+                examples=[f"-{next(iter(fields))}"],
+            ),
+        ] = None,
+    ) -> Sort:
+        if not sort:
+            return Sort([])
+        columns = []
+        for part in sort.split(","):
+            name = part.strip().removeprefix("-")
+            if name not in fields:
+                raise field_error("query.sort", f"unknown sort field {name!r}; one of: {names}")
+            column = fields[name]
+            columns.append(column.desc() if part.strip().startswith("-") else column.asc())
+        return Sort([*columns, tiebreak])
+
+    return sort_param
+
+
+def _query_names(dependant: Dependant) -> Iterator[str]:
+    for param in dependant.query_params:
+        yield param.alias
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
+
+
+def reject_unknown_query(request: Request) -> None:
+    """422 for each query parameter the operation does not declare (a misspelt filter
+    would otherwise return everything, unfiltered)."""
+    route = request.scope.get("route")
+    dependant: Dependant | None = getattr(route, "dependant", None)
+    if dependant is None or not request.query_params:
+        return
+    known = set(_query_names(dependant))
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        accepted = ", ".join(sorted(known)) or "none"
+        raise ValidationFailed(
+            [
+                {
+                    "field": f"query.{name}",
+                    "message": f"unknown query parameter; accepted: {accepted}",
+                }
+                for name in unknown
+            ]
+        )
+
+
 def paginate(session: Session, stmt: Select[Any], page: PageParams) -> tuple[list[Any], int]:
     """Rows of one page (``stmt`` must be ordered) and the total count."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
@@ -49,9 +133,16 @@ def paginate(session: Session, stmt: Select[Any], page: PageParams) -> tuple[lis
 S = TypeVar("S", bound=BaseModel)
 
 
-def page_of(session: Session, stmt: Select[Any], page: PageParams, schema: type[S]) -> Page[S]:
-    """Run ``stmt`` for one page and render its rows with ``schema``."""
-    rows, total = paginate(session, stmt, page)
+def page_of(
+    session: Session,
+    stmt: Select[Any],
+    page: PageParams,
+    schema: type[S],
+    sort: Sort | None = None,
+) -> Page[S]:
+    """Run ``stmt`` (ordered as ``sort`` says, if given) for one page and render its rows
+    with ``schema``."""
+    rows, total = paginate(session, sort.apply(stmt) if sort else stmt, page)
     return Page[schema](  # type: ignore[valid-type]
         items=[schema.model_validate(row) for row in rows],
         total=total,

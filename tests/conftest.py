@@ -48,6 +48,14 @@ def _drop_pg_database(name: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(autouse=True)
+def _webhooks_stay_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhook endpoints registered by any test (the OpenAPI fuzzer's included) may only
+    point at this machine: no test ever sends a request elsewhere."""
+    monkeypatch.setenv("BINOME_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1,localhost")
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

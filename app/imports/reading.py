@@ -15,7 +15,11 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from app.errors import PayloadTooLarge, ValidationFailed
+from starlette.datastructures import UploadFile as StarletteUpload
+from starlette.requests import Request
+
+from app.errors import PayloadTooLarge, ValidationFailed, field_error
+from app.imports.vocabulary import ImportFormat
 
 SPOOL_IN_MEMORY = 1024 * 1024
 JSON_CHUNK = 64 * 1024
@@ -68,6 +72,43 @@ async def receive(
         raise
     spool.seek(0)
     return Body(spool, size, digest.hexdigest())
+
+
+FILE_TYPES = {
+    "text/csv": ImportFormat.CSV,
+    "application/csv": ImportFormat.CSV,
+    "application/vnd.ms-excel": ImportFormat.CSV,  # what some browsers call a .csv
+    "application/json": ImportFormat.JSON,
+}
+FILE_EXTENSIONS = {".csv": ImportFormat.CSV, ".json": ImportFormat.JSON}
+
+
+async def multipart_file(request: Request, limit: int) -> tuple[ImportFormat | None, str, Body]:
+    """The ``file`` part of a ``multipart/form-data`` upload (``curl -F file=@pool.csv``):
+    its format (from its content type, else its name), its content type, its bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise _too_large(limit)  # before spooling it (the form's overhead is small)
+    form = await request.form(max_files=1, max_fields=20)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, StarletteUpload):
+            raise field_error("file", "a multipart upload carries the file in a part named `file`")
+        content_type = upload.content_type or ""
+        file_format = FILE_TYPES.get(content_type.split(";")[0].strip().lower())
+        if file_format is None:
+            name = (upload.filename or "").lower()
+            file_format = next(
+                (f for ext, f in FILE_EXTENSIONS.items() if name.endswith(ext)), None
+            )
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while chunk := await upload.read(64 * 1024):
+                yield chunk
+
+        return file_format, content_type, await receive(chunks(), limit)
+    finally:
+        await form.close()
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

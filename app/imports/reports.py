@@ -3,9 +3,10 @@ and reading reports back. The routes in ``app.imports.router`` only speak HTTP."
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from app.identity.supports_import import SupportImporter
 from app.imports import csv_out, idempotency
 from app.imports.models import ImportReport
 from app.imports.reading import Body, ImportFileError
-from app.imports.schemas import ImportCounts, ImportReportRead, RowError
+from app.imports.schemas import ImportCounts, ImportReportRead, ImportSummary, RowError
 from app.imports.service import Importer, Outcome
 from app.imports.sources import rows_reader
 from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode, ImportStatus
@@ -192,6 +193,38 @@ def visible_report(session: Session, caller: Caller, import_id: uuid.UUID) -> Im
     if report is None:
         raise NotFound(f"no import {import_id}")
     return report
+
+
+def query(
+    caller: Caller,
+    *,
+    kind: ImportKind | None,
+    status: ImportStatus | None,
+    organisation_id: uuid.UUID | None,
+    created_after: datetime | None,
+    created_before: datetime | None,
+) -> Select[tuple[ImportReport]]:
+    """Import reports the caller may read (its organisation's; all for an admin)."""
+    stmt = select(ImportReport).order_by(ImportReport.created_at.desc(), ImportReport.id)
+    if not caller.is_admin:
+        stmt = stmt.where(ImportReport.organisation_id == caller.organisation_id)
+    for column, value in (
+        (ImportReport.kind, kind),
+        (ImportReport.status, status),
+        (ImportReport.organisation_id, organisation_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if created_after is not None:
+        stmt = stmt.where(ImportReport.created_at >= created_after)
+    if created_before is not None:
+        stmt = stmt.where(ImportReport.created_at < created_before)
+    return stmt
+
+
+def summary(report: ImportReport) -> ImportSummary:
+    read = report_read(report)
+    return ImportSummary.model_validate(read.model_dump(exclude={"errors"}))
 
 
 def errors_csv(report: ImportReport, locale: str = "en") -> str:

@@ -2,6 +2,7 @@
 and CSV templates. See docs/imports.md."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -17,17 +18,21 @@ from app.db import SessionDep
 from app.errors import Forbidden, UnsupportedMediaType
 from app.i18n import negotiate
 from app.imports import idempotency, templates
-from app.imports.reading import receive
+from app.imports.models import ImportReport
+from app.imports.reading import Body, multipart_file, receive
 from app.imports.reports import (
     ImportParams,
     errors_csv,
     execute_import,
+    query,
     report_read,
+    summary,
     visible_report,
 )
-from app.imports.schemas import ImportReportRead
+from app.imports.schemas import ImportReportRead, ImportSummary
 from app.imports.service import check_target
-from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode
+from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode, ImportStatus
+from app.pagination import Page, PageDep, Sort, paginate, sorting
 from app.problems import PROBLEM_JSON
 from app.vocabulary import Role
 
@@ -61,6 +66,20 @@ IMPORT_BODY: dict[str, Any] = {
                         "skills": ["employment", "orientation"],
                     }
                 ],
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the CSV or JSON file (`curl -F file=@young.csv`)",
+                        }
+                    },
+                },
+                "example": {"file": "external_id;kind;insee;capacity;skills\r\n…"},
             },
         },
     }
@@ -163,6 +182,50 @@ def import_template(
     return _csv_response(text, f"binome-{kind.value}-template.csv")
 
 
+IMPORT_SORT = sorting(
+    {"created_at": ImportReport.created_at, "kind": ImportReport.kind, "rows": ImportReport.rows},
+    ImportReport.id,
+)
+
+
+@router.get("/v1/imports", response_model=Page[ImportSummary])
+def list_imports(
+    session: SessionDep,
+    caller: CallerDep,
+    page: PageDep,
+    sort: Annotated[Sort, Depends(IMPORT_SORT)],
+    kind: ImportKind | None = None,
+    status: ImportStatus | None = None,
+    organisation_id: Annotated[
+        uuid.UUID | None, Query(description="admins: one organisation's imports")
+    ] = None,
+    created_after: Annotated[
+        datetime | None, Query(description="imports made at or after (ISO 8601)")
+    ] = None,
+    created_before: Annotated[
+        datetime | None, Query(description="imports made before (ISO 8601)")
+    ] = None,
+) -> Page[ImportSummary]:
+    """The caller's imports (every organisation's for an admin), newest first, without
+    their row errors."""
+    if created_after is not None and created_after.tzinfo is None:
+        created_after = created_after.replace(tzinfo=UTC)
+    if created_before is not None and created_before.tzinfo is None:
+        created_before = created_before.replace(tzinfo=UTC)
+    stmt = query(
+        caller,
+        kind=kind,
+        status=status,
+        organisation_id=organisation_id,
+        created_after=created_after,
+        created_before=created_before,
+    )
+    rows, total = paginate(session, sort.apply(stmt), page)
+    return Page[ImportSummary](
+        items=[summary(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )
+
+
 @router.get(
     "/v1/imports/{import_id}", response_model=ImportReportRead, response_model_exclude_none=True
 )
@@ -194,28 +257,35 @@ def get_import_errors(
 async def _import(
     request: Request, session: Session, caller: Caller, kind: ImportKind, params: ImportParams
 ) -> Response:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    file_format = MEDIA_TYPES.get(media_type)
-    if file_format is None:
-        raise UnsupportedMediaType(
-            f"send the file as text/csv or application/json (got {media_type or 'nothing'})"
-        )
-    charset = _charset(request.headers.get("content-type", ""))
-    if charset not in (None, "utf-8", "utf8"):
-        raise UnsupportedMediaType(f"only UTF-8 is accepted (got charset={charset})")
-    if params.idempotency_key is not None:
-        idempotency.check_key(params.idempotency_key)
-    organisation_id = owning_organisation(caller, params.organisation_id)
-    await run_in_threadpool(check_target, session, kind, organisation_id)
-    body = await receive(
-        request.stream(), get_settings().max_import_bytes, request.headers.get("content-length")
-    )
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    limit = get_settings().max_import_bytes
+    body: Body | None = None
+    if media_type == "multipart/form-data":
+        file_format, content_type, body = await multipart_file(request, limit)
+    else:
+        file_format = MEDIA_TYPES.get(media_type)
     try:
+        if file_format is None:
+            raise UnsupportedMediaType(
+                "send the file as text/csv or application/json, or as the `file` part of a "
+                f"multipart/form-data upload (got {content_type or 'nothing'})"
+            )
+        charset = _charset(content_type)
+        if charset not in (None, "utf-8", "utf8"):
+            raise UnsupportedMediaType(f"only UTF-8 is accepted (got charset={charset})")
+        if params.idempotency_key is not None:
+            idempotency.check_key(params.idempotency_key)
+        organisation_id = owning_organisation(caller, params.organisation_id)
+        await run_in_threadpool(check_target, session, kind, organisation_id)
+        if body is None:
+            body = await receive(request.stream(), limit, request.headers.get("content-length"))
         status, payload, replayed = await run_in_threadpool(
             execute_import, session, caller, kind, organisation_id, file_format, params, body
         )
     finally:
-        body.close()
+        if body is not None:
+            body.close()
     headers = {REPLAYED_HEADER: "true"} if replayed else {}
     if status < 400 and "id" in payload:
         headers["Location"] = f"/v1/imports/{payload['id']}"

@@ -46,3 +46,19 @@ class ImportReportRead(BaseModel):
         description="more errors were found than the report keeps (import_max_errors)"
     )
     created_at: datetime
+
+
+class ImportSummary(BaseModel):
+    """An import in a list: its report without the row errors (``GET /v1/imports/{id}``
+    and ``…/errors.csv`` have them)."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    kind: ImportKind
+    mode: ImportMode
+    format: ImportFormat
+    status: ImportStatus
+    deactivate_missing: bool
+    counts: ImportCounts
+    errors_truncated: bool
+    created_at: datetime

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from app.auth.deps import CallerDep
 from app.auth.service import Caller
@@ -17,7 +17,7 @@ from app.matches.schemas import (
     MatchRead,
     TransitionIn,
 )
-from app.pagination import Page, PageDep, page_of
+from app.pagination import Page, PageDep, Sort, page_of, sorting
 from app.vocabulary import Need, Role
 
 router = APIRouter(prefix="/v1/matches", tags=["matches"])
@@ -31,11 +31,23 @@ def render(caller: Caller, match: Match) -> MatchOut:
     return MatchRead.model_validate(match)
 
 
+SORT = sorting(
+    {
+        "proposed_at": Match.proposed_at,
+        "expires_at": Match.expires_at,
+        "status": Match.status,
+        "score": Match.score,
+    },
+    Match.id,
+)
+
+
 @router.get("", response_model=Page[MatchRead] | Page[MatchEmployerView])
 def list_matches(
     session: SessionDep,
     caller: CallerDep,
     page: PageDep,
+    sort: Annotated[Sort, Depends(SORT)],
     status: MatchStatus | None = None,
     programme_id: uuid.UUID | None = None,
     department: Annotated[
@@ -60,8 +72,8 @@ def list_matches(
         need=need.value if need else None,
     )
     if caller.role is Role.COMPANY_HR:
-        return page_of(session, stmt, page, MatchEmployerView)
-    return page_of(session, stmt, page, MatchRead)
+        return page_of(session, stmt, page, MatchEmployerView, sort)
+    return page_of(session, stmt, page, MatchRead, sort)
 
 
 @router.get("/{match_id}", response_model=MatchOut)
@@ -71,13 +83,13 @@ def get_match(match_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> Ma
     return render(caller, service.get(session, caller, match_id))
 
 
-@router.get("/{match_id}/history", response_model=list[MatchEventRead])
+@router.get("/{match_id}/history", response_model=Page[MatchEventRead])
 def match_history(
-    match_id: uuid.UUID, session: SessionDep, caller: CallerDep
-) -> list[MatchEventRead]:
+    match_id: uuid.UUID, session: SessionDep, caller: CallerDep, page: PageDep
+) -> Page[MatchEventRead]:
     """Every status change, oldest first, with who made it (API key and organisation;
     none for the system: creation by a run, expiry, supersession) and why."""
-    return [MatchEventRead.model_validate(e) for e in service.history(session, caller, match_id)]
+    return page_of(session, service.history(session, caller, match_id), page, MatchEventRead)
 
 
 @router.post("/{match_id}/accept", response_model=MatchRead)

@@ -165,12 +165,12 @@ def get(session: Session, caller: Caller, match_id: uuid.UUID) -> Match:
     return get_visible(session, Match, match_id, visible(caller))
 
 
-def history(session: Session, caller: Caller, match_id: uuid.UUID) -> list[MatchEvent]:
+def history(session: Session, caller: Caller, match_id: uuid.UUID) -> Select[tuple[MatchEvent]]:
     if caller.role is Role.COMPANY_HR:
         raise Forbidden("the history of a match is kept for the association and admins")
     get(session, caller, match_id)
     stmt = select(MatchEvent).where(MatchEvent.match_id == match_id)
-    return list(session.scalars(stmt.order_by(MatchEvent.at, MatchEvent.id)))
+    return stmt.order_by(MatchEvent.at, MatchEvent.id)
 
 
 def record(

@@ -1,15 +1,16 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from app.auth.deps import AssociationDep, CallerDep
 from app.db import SessionDep
 from app.filters import TerritoryDep
 from app.identity.reads import annotate, mentee_read
 from app.mentees import service
+from app.mentees.models import Mentee
 from app.mentees.schemas import MenteeCreate, MenteeRead, MenteeUpdate
-from app.pagination import Page, PageDep, page_of
+from app.pagination import Page, PageDep, Sort, page_of, sorting
 from app.vocabulary import Need
 
 router = APIRouter(prefix="/v1/mentees", tags=["mentees"])
@@ -26,11 +27,24 @@ def create_mentee(data: MenteeCreate, session: SessionDep, caller: AssociationDe
     return mentee_read(session, mentee)
 
 
+SORT = sorting(
+    {
+        "created_at": Mentee.created_at,
+        "updated_at": Mentee.updated_at,
+        "external_id": Mentee.external_id,
+        "birth_year": Mentee.birth_year,
+        "waiting_since": Mentee.waiting_since,
+    },
+    Mentee.id,
+)
+
+
 @router.get("", response_model=Page[MenteeRead])
 def list_mentees(
     session: SessionDep,
     caller: CallerDep,
     page: PageDep,
+    sort: Annotated[Sort, Depends(SORT)],
     territory: TerritoryDep,
     need: Annotated[Need | None, Query(description="young people with this need")] = None,
     programme_id: uuid.UUID | None = None,
@@ -49,7 +63,7 @@ def list_mentees(
         qpv=qpv,
         external_id=external_id,
     )
-    listed = page_of(session, stmt, page, MenteeRead)
+    listed = page_of(session, stmt, page, MenteeRead, sort)
     annotate(session, listed.items)
     return listed
 

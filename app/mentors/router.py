@@ -1,14 +1,15 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from app.auth.deps import CallerDep, MentorWriterDep
 from app.db import SessionDep
 from app.filters import TerritoryDep
 from app.mentors import service
+from app.mentors.models import Mentor
 from app.mentors.schemas import MentorCreate, MentorRead, MentorUpdate
-from app.pagination import Page, PageDep, page_of
+from app.pagination import Page, PageDep, Sort, page_of, sorting
 from app.vocabulary import MentorKind, Need
 
 router = APIRouter(prefix="/v1/mentors", tags=["mentors"])
@@ -24,11 +25,22 @@ def create_mentor(data: MentorCreate, session: SessionDep, caller: MentorWriterD
     return MentorRead.model_validate(mentor)
 
 
+SORT = sorting(
+    {
+        "created_at": Mentor.created_at,
+        "updated_at": Mentor.updated_at,
+        "external_id": Mentor.external_id,
+    },
+    Mentor.id,
+)
+
+
 @router.get("", response_model=Page[MentorRead])
 def list_mentors(
     session: SessionDep,
     caller: CallerDep,
     page: PageDep,
+    sort: Annotated[Sort, Depends(SORT)],
     territory: TerritoryDep,
     need: Annotated[Need | None, Query(description="mentors with this skill")] = None,
     programme_id: uuid.UUID | None = None,
@@ -50,7 +62,7 @@ def list_mentors(
         employer_id=employer_id,
         external_id=external_id,
     )
-    return page_of(session, stmt, page, MentorRead)
+    return page_of(session, stmt, page, MentorRead, sort)
 
 
 @router.get("/{mentor_id}", response_model=MentorRead)

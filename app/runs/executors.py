@@ -23,6 +23,7 @@ from typing import Annotated, Protocol
 
 from fastapi import Depends
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
@@ -44,6 +45,9 @@ class RunExecutor(Protocol):
 
     def start(self) -> None:
         """At service start: take over what a previous service process left behind."""
+
+    def stop(self) -> None:
+        """At service stop: release what the executor holds (processes, connections)."""
 
 
 class QueueExecutor:
@@ -68,6 +72,12 @@ class QueueExecutor:
         if run.job_id is not None:
             self._open()
             self.app.job_manager.cancel_job_by_id(run.job_id)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._opened:
+                self.app.close()
+                self._opened = False
 
     def start(self) -> None:
         """Queue the runs that a service process committed but died before queueing
@@ -115,14 +125,31 @@ class PoolExecutor:
             if self._started:
                 return
             self._started = True
-        threading.Thread(target=self._housekeeping, name="runs-housekeeping", daemon=True).start()
+            self._stop = threading.Event()
+        threading.Thread(
+            target=self._housekeeping, args=(self._stop,), name="runs-housekeeping", daemon=True
+        ).start()
         for run_id in _queued_runs(self.database_url, without_job=False):
             self._submit(run_id)
 
-    def _housekeeping(self) -> None:
+    def stop(self) -> None:
+        """Stop the pool's processes (a run cut short wrote nothing and is marked failed)
+        and release the pool's queues and their semaphores: without this, every service
+        stopped by a signal warned of "leaked semaphore objects"."""
+        with self._lock:
+            self._stop.set()
+            self._started = False  # a later start (tests: a new application) restarts
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def _housekeeping(self, stop: threading.Event) -> None:
         while True:
             stale_seconds = ExecutionOptions.from_settings().stale_seconds
-            if self._stop.wait(max(0.2, min(30.0, stale_seconds / 4))):
+            if stop.wait(max(0.2, min(30.0, stale_seconds / 4))):
                 return
             try:
                 housekeeping(engine_for(self.database_url), stale_seconds)
@@ -155,6 +182,11 @@ class PoolExecutor:
     def _done(self, run_id: uuid.UUID, pool: ProcessPoolExecutor, future: Future[str]) -> None:
         if future.cancelled():
             return
+        if self._stop.is_set() and isinstance(future.exception(), BrokenProcessPool):
+            # Stopped with the service: a running run failed, a queued one is taken up
+            # again at the next start.
+            _fail_if_running(engine_for(self.database_url), run_id)
+            return
         error = future.exception()
         if error is None:
             return
@@ -182,6 +214,16 @@ class PoolExecutor:
 
     def cancel(self, run: MatchingRun) -> None:
         return None
+
+
+def _fail_if_running(engine: Engine, run_id: uuid.UUID) -> None:
+    with Session(engine) as session:
+        run = session.get(MatchingRun, run_id)
+        running = run is not None and run.status is RunStatus.RUNNING
+    if running:
+        mark_failed(
+            engine, run_id, "the service stopped while this run executed; nothing was written"
+        )
 
 
 def _queued_runs(database_url: str, without_job: bool) -> list[uuid.UUID]:

@@ -2,17 +2,18 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.auth.deps import AssociationDep
 from app.db import SessionDep
 from app.errors import AppError
 from app.matching import result as engine
-from app.pagination import Page, PageDep, page_of
-from app.runs import service
+from app.pagination import Page, PageDep, Sort, page_of, sorting
+from app.runs import diff, service
+from app.runs.diff import DiffChange
 from app.runs.execution import mark_failed
 from app.runs.executors import ExecutorDep
-from app.runs.models import ProposalChange, RunMode, RunStatus
+from app.runs.models import MatchingRun, ProposalChange, RunMode, RunStatus
 from app.runs.schemas import DiffRead, ProposalRead, RunCreate, RunRead, UnmatchedRead
 
 router = APIRouter(prefix="/v1/matching-runs", tags=["matching runs"])
@@ -59,11 +60,22 @@ def submit_run(
     return RunRead.model_validate(run)
 
 
+SORT = sorting(
+    {
+        "created_at": MatchingRun.created_at,
+        "finished_at": MatchingRun.finished_at,
+        "status": MatchingRun.status,
+    },
+    MatchingRun.id,
+)
+
+
 @router.get("", response_model=Page[RunRead])
 def list_runs(
     session: SessionDep,
     caller: AssociationDep,
     page: PageDep,
+    sort: Annotated[Sort, Depends(SORT)],
     status: RunStatus | None = None,
     mode: RunMode | None = None,
     programme_id: uuid.UUID | None = None,
@@ -77,7 +89,7 @@ def list_runs(
         programme_id=programme_id,
         organisation_id=organisation_id,
     )
-    return page_of(session, stmt, page, RunRead)
+    return page_of(session, stmt, page, RunRead, sort)
 
 
 @router.get("/{run_id}", response_model=RunRead)
@@ -127,6 +139,23 @@ def run_unmatched(
 
 
 @router.get("/{run_id}/diff", response_model=DiffRead)
-def run_diff(run_id: uuid.UUID, session: SessionDep, caller: AssociationDep) -> DiffRead:
-    """The run against the matches that existed when it started."""
-    return service.diff(session, caller, run_id)
+def run_diff(
+    run_id: uuid.UUID,
+    session: SessionDep,
+    caller: AssociationDep,
+    page: PageDep,
+    change: Annotated[DiffChange | None, Query(description="one kind of change")] = None,
+) -> DiffRead:
+    """The run against the matches that existed when it started: the count of each
+    change, and one page of the entries (its proposals in order, then the earlier
+    proposals it withdrew)."""
+    run = service.get(session, caller, run_id)
+    items, total = diff.page(session, run, change, page.limit, page.offset)
+    return DiffRead(
+        run_id=run.id,
+        counts=diff.counts(run),
+        items=items,
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )

@@ -153,17 +153,37 @@ class UnmatchedRead(BaseModel):
     candidates: int = Field(description="feasible options that existed (capacity_exhausted)")
 
 
-class DiffRead(BaseModel):
-    run_id: uuid.UUID
+class DiffCounts(BaseModel):
     new: int = Field(description="proposals for pairs that did not exist")
     kept: int = Field(description="earlier unaccepted proposals proposed again, kept as is")
     replaces: int = Field(description="proposals replacing an earlier unaccepted proposal")
-    withdrawn: list[uuid.UUID] = Field(
-        description="earlier unaccepted proposals neither kept nor replaced"
-    )
+    withdrawn: int = Field(description="earlier unaccepted proposals neither kept nor replaced")
     untouched: int = Field(
         description="running matches of the scope the run left as they are (held capacity)"
     )
-    replaced: list[dict[str, uuid.UUID]] = Field(
-        description="pairs of (proposal_id, previous_match_id) for replacing proposals"
+
+
+class DiffEntry(BaseModel):
+    change: str = Field(description="new, kept, replaces or withdrawn")
+    proposal_id: uuid.UUID | None = Field(description="the run's proposal (not for withdrawn)")
+    match_id: uuid.UUID | None = Field(
+        description="the match made or kept; for withdrawn, the earlier proposal withdrawn"
     )
+    previous_match_id: uuid.UUID | None = Field(
+        description="the earlier proposal this one keeps or replaces"
+    )
+    mentee_id: uuid.UUID
+    mentor_id: uuid.UUID
+    programme_id: uuid.UUID
+    need: str
+
+
+class DiffRead(BaseModel):
+    """The counts of each change, and one page of the entries."""
+
+    run_id: uuid.UUID
+    counts: DiffCounts
+    items: list[DiffEntry]
+    total: int
+    limit: int
+    offset: int

@@ -30,7 +30,7 @@ from app.runs.models import (
     RunStatus,
     RunUnmatched,
 )
-from app.runs.schemas import DiffRead, RunCreate
+from app.runs.schemas import RunCreate
 from app.runs.snapshot import programme_in_departments
 from app.vocabulary import Role
 
@@ -227,30 +227,3 @@ def unmatched(
     if reason is not None:
         stmt = stmt.where(RunUnmatched.reason == reason)
     return stmt.order_by(RunUnmatched.position)
-
-
-def diff(session: Session, caller: Caller, run_id: uuid.UUID) -> DiffRead:
-    run = get(session, caller, run_id)
-    if run.diff is None:
-        raise Conflict(
-            f"run {run.id} is {run.status.value}: a diff exists once it succeeded",
-            extra={"current_status": run.status.value},
-        )
-    replaced = session.execute(
-        select(RunProposal.id, RunProposal.previous_match_id)
-        .where(RunProposal.run_id == run.id, RunProposal.change == ProposalChange.REPLACES)
-        .order_by(RunProposal.position)
-    ).all()
-    return DiffRead(
-        run_id=run.id,
-        new=run.diff["new"],
-        kept=run.diff["kept"],
-        replaces=run.diff["replaces"],
-        withdrawn=[uuid.UUID(m) for m in run.diff["withdrawn"]],
-        untouched=run.diff["untouched"],
-        replaced=[
-            {"proposal_id": proposal_id, "previous_match_id": previous}
-            for proposal_id, previous in replaced
-            if previous is not None
-        ],
-    )

@@ -25,6 +25,7 @@ from app.config import get_settings
 from app.db import engine_for, utcnow
 from app.webhooks import outbox, signing
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from app.webhooks.schemas import allowed_host
 from app.webhooks.vocabulary import DeliveryStatus
 
 logger = logging.getLogger("binome.webhooks")
@@ -101,6 +102,8 @@ def send(
         signing.EVENT_TYPE_HEADER: event.type,
         signing.DELIVERY_ID_HEADER: str(delivery.id),
     }
+    if not allowed_host(httpx.URL(endpoint.url).host):
+        return Attempt(None, "host not allowed (BINOME_WEBHOOK_ALLOWED_HOSTS): not contacted", 0)
     started = time.monotonic()
     try:
         response = client.post(endpoint.url, content=body, headers=headers)

@@ -4,9 +4,22 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
+from app.config import get_settings
 from app.webhooks.vocabulary import DeliveryStatus, EventType
 
 SUBSCRIBABLE = [e for e in EventType if e is not EventType.PING]
+
+
+def allowed_host(host: str | None) -> bool:
+    allowed = {h.strip().lower() for h in get_settings().webhook_allowed_hosts.split(",")}
+    allowed.discard("")
+    return not allowed or (host or "").lower() in allowed
+
+
+def _url(value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+    if value is not None and not allowed_host(value.host):
+        raise ValueError(f"host {value.host} is not allowed here (BINOME_WEBHOOK_ALLOWED_HOSTS)")
+    return value
 
 
 def _events(value: list[EventType]) -> list[EventType]:
@@ -43,6 +56,7 @@ class WebhookCreate(BaseModel):
     description: str | None = Field(default=None, max_length=200)
 
     _check_events = field_validator("events")(_events)
+    _check_url = field_validator("url")(_url)
 
 
 class WebhookUpdate(BaseModel):
@@ -65,6 +79,8 @@ class WebhookUpdate(BaseModel):
     @classmethod
     def _check(cls, value: list[EventType] | None) -> list[EventType] | None:
         return None if value is None else _events(value)
+
+    _check_url = field_validator("url")(_url)
 
 
 class WebhookRead(BaseModel):

@@ -26,9 +26,13 @@ def test_pages_cover_every_record_once(client: TestClient, association: Actor) -
     assert set(seen) == created
 
 
-def test_page_size_is_capped(client: TestClient, association: Actor) -> None:
-    body = client.get("/v1/mentors?limit=100000", headers=association.headers).json()
-    assert body["limit"] == 500
+def test_page_size_over_the_maximum_is_a_422_naming_limit(
+    client: TestClient, association: Actor
+) -> None:
+    response = client.get("/v1/mentors?limit=501", headers=association.headers)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "query.limit", "message": "must be at most 500"}]
+    assert client.get("/v1/mentors?limit=500", headers=association.headers).json()["limit"] == 500
 
 
 def test_geocoding_by_insee_code(client: TestClient, association: Actor) -> None:

@@ -74,7 +74,7 @@ def test_a_committed_rematch_closes_the_broken_pair(
     assert broken["status"] == "closed"
     assert broken["close_reason"] == "other"
     history = client.get(f"/v1/matches/{s['pair']}/history", headers=association.headers)
-    last = history.json()[-1]
+    last = history.json()["items"][-1]
     assert (last["to_status"], last["run_id"]) == ("closed", rematch["id"])
     assert "break_running_pairs" in last["note"]
     live = client.get("/v1/matches?status=proposed", headers=association.headers).json()

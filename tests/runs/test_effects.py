@@ -126,7 +126,7 @@ def test_expired_proposal_frees_capacity(
     history = client.get(
         f"/v1/matches/{proposal['match_id']}/history", headers=association.headers
     ).json()
-    assert history[-1]["to_status"] == "expired"
+    assert history["items"][-1]["to_status"] == "expired"
 
 
 def test_reconsidering_unaccepted_proposals(
@@ -159,13 +159,30 @@ def test_reconsidering_unaccepted_proposals(
     diff = client.get(f"/v1/matching-runs/{third['id']}/diff", headers=association.headers).json()
     made = proposals(client, association, third["id"])
     assert len(made) == 4  # two volunteers left, two seats each
-    assert diff["new"] + diff["kept"] + diff["replaces"] == 4
+    assert diff["counts"]["new"] + diff["counts"]["kept"] + diff["counts"]["replaces"] == 4
     superseded = client.get("/v1/matches?status=superseded", headers=association.headers)
-    assert superseded.json()["total"] == diff["replaces"] + len(diff["withdrawn"])
+    assert superseded.json()["total"] == diff["counts"]["replaces"] + diff["counts"]["withdrawn"]
     assert superseded.json()["total"] >= 2  # at least the leaving volunteer's two
-    assert {r["proposal_id"] for r in diff["replaced"]} == {
+    replaced = [e for e in diff["items"] if e["change"] == "replaces"]
+    assert {e["proposal_id"] for e in replaced} == {
         p["id"] for p in made if p["change"] == "replaces"
     }
+    assert all(e["previous_match_id"] for e in replaced)
+    # Entries: the proposals in order, then the withdrawn proposals; paged like any list.
+    assert diff["total"] == len(made) + diff["counts"]["withdrawn"]
+    assert [e["proposal_id"] for e in diff["items"][: len(made)]] == [p["id"] for p in made]
+    withdrawn = {e["match_id"] for e in diff["items"] if e["change"] == "withdrawn"}
+    assert len(withdrawn) == diff["counts"]["withdrawn"]
+    assert withdrawn <= {m["id"] for m in superseded.json()["items"]}
+    url = f"/v1/matching-runs/{third['id']}/diff"
+    pages = [
+        client.get(f"{url}?limit=1&offset={i}", headers=association.headers).json()["items"]
+        for i in range(diff["total"])
+    ]
+    assert [p[0] for p in pages] == diff["items"]
+    only = client.get(f"{url}?change=withdrawn", headers=association.headers).json()
+    assert only["total"] == diff["counts"]["withdrawn"]
+    assert {e["match_id"] for e in only["items"]} == withdrawn
     live = client.get("/v1/matches?status=proposed", headers=association.headers).json()
     assert live["total"] == 4
     assert gone not in {m["mentor_id"] for m in live["items"]}

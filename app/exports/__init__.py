@@ -1,0 +1,1 @@
+"""CSV exports of lists, streamed (constant memory), in the dialect of the imports."""

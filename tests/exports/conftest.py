@@ -1,0 +1,1 @@
+from tests.runs.conftest import *  # noqa: F403 - the API cast, territory and executors

@@ -2,7 +2,8 @@
 
 from functools import lru_cache
 
-from pydantic import Field
+from limits import parse
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,11 +36,36 @@ class Settings(BaseSettings):
     run_worker_concurrency: int = Field(
         default=1, ge=1, le=16, description="runs one `binome worker` process executes at once"
     )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="where rate-limit counters live: memory:// (one process) or "
+        "redis://host:6379 (shared by every process serving the API)",
+    )
+    rate_limit_failed_auth: str = Field(
+        default="20/minute",
+        description="failed authentications allowed per client address; empty: no limit",
+    )
+    rate_limit_per_key: str = Field(
+        default="3000/minute", description="requests allowed per API key; empty: no limit"
+    )
+    rate_limit_key_prefix: str = Field(
+        default="binome", description="prefix of the counters' keys in a shared store"
+    )
     run_hold_file: str = Field(
         default="",
         description="testing aid: while this file exists, runs wait in their solving phase "
         "(still cancellable); empty in production",
     )
+
+    @field_validator("rate_limit_failed_auth", "rate_limit_per_key")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r}: expected a rate such as 20/minute") from exc
+        return value
 
 
 @lru_cache

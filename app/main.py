@@ -11,6 +11,8 @@ from fastapi import APIRouter, FastAPI
 
 import app as app_package
 from app import problems
+from app.config import get_settings
+from app.ratelimit import RateLimiter
 from app.runs.executors import get_executor
 
 logger = logging.getLogger("binome")
@@ -51,6 +53,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     app = FastAPI(title="Binôme", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
+    app.state.rate_limiter = RateLimiter.from_settings(get_settings())
     for router in domain_routers():
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     return app

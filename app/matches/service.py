@@ -304,6 +304,21 @@ def decline(
     return match
 
 
+def end_for_withdrawal(session: Session, actor: Caller, match: Match) -> None:
+    """The volunteer left the pool: a proposal is declined (``unavailable``), an accepted
+    or active match closed (``mentor_withdrew``); the history records who removed them."""
+    now = utcnow()
+    if match.status is MatchStatus.PROPOSED:
+        reason = DeclineReason.UNAVAILABLE
+        record(session, match, MatchStatus.DECLINED, actor=actor, at=now, reason=reason.value)
+        match.decline_reason = reason
+    else:
+        close_reason = CloseReason.MENTOR_WITHDREW
+        record(session, match, MatchStatus.CLOSED, actor=actor, at=now, reason=close_reason.value)
+        match.close_reason = close_reason
+    match.ended_at = now
+
+
 def expire_due(session: Session, now: datetime | None = None) -> int:
     """Record as expired every proposal past its ``expires_at``; returns how many."""
     now = now or utcnow()

@@ -13,6 +13,8 @@ from app.errors import Forbidden, field_error
 from app.filters import TerritoryFilter
 from app.geo import Place
 from app.locations import location_columns, resolve
+from app.matches import service as matches
+from app.matches.models import RUNNING_STATUSES, Match
 from app.mentors.models import Mentor, mentor_programmes
 from app.mentors.schemas import MentorCreate, MentorUpdate
 from app.organisations.models import Organisation
@@ -45,12 +47,14 @@ def visible(caller: Caller) -> ColumnElement[bool] | None:
 
 
 def writable(caller: Caller) -> ColumnElement[bool] | None:
-    if caller.role is Role.COMPANY_HR:
-        return or_(
-            Mentor.organisation_id == caller.organisation_id,
-            Mentor.employer_id == caller.organisation_id,
-        )
+    """The organisation that submitted a record owns it, and only it changes, reassigns
+    or removes it: an employer sees its employees' records an association submitted, but
+    they are not its own (a 404, as for programmes of another association)."""
     return None if caller.is_admin else Mentor.organisation_id == caller.organisation_id
+
+
+def owned(session: Session, caller: Caller, mentor_id: uuid.UUID) -> Mentor:
+    return get_visible(session, Mentor, mentor_id, writable(caller))
 
 
 def check_employer(session: Session, caller: Caller, kind: MentorKind, employer_id: Any) -> None:
@@ -102,7 +106,7 @@ def get(session: Session, caller: Caller, mentor_id: uuid.UUID) -> Mentor:
 
 
 def update(session: Session, caller: Caller, mentor_id: uuid.UUID, data: MentorUpdate) -> Mentor:
-    mentor = get_visible(session, Mentor, mentor_id, writable(caller))
+    mentor = owned(session, caller, mentor_id)
     changes = data.model_dump(exclude_unset=True, exclude={"location", "programme_ids"})
     if data.location is not None:
         changes.update(location_columns(resolve(data.location)))
@@ -120,9 +124,22 @@ def update(session: Session, caller: Caller, mentor_id: uuid.UUID, data: MentorU
     return mentor
 
 
-def delete(session: Session, caller: Caller, mentor_id: uuid.UUID) -> None:
-    session.delete(get_visible(session, Mentor, mentor_id, writable(caller)))
+def delete(session: Session, caller: Caller, mentor_id: uuid.UUID) -> bool:
+    """Remove a volunteer from the pool. A record that was ever matched is kept, so that
+    the matches' history stays: it is deactivated and its running matches end (proposals
+    declined as ``unavailable``, accepted and active matches closed as
+    ``mentor_withdrew``). Only a record never matched is deleted; returns whether it was."""
+    mentor = owned(session, caller, mentor_id)
+    if not session.scalar(select(exists().where(Match.mentor_id == mentor.id))):
+        session.delete(mentor)
+        session.flush()
+        return True
+    mentor.active = False
+    running = select(Match).where(Match.mentor_id == mentor.id, Match.status.in_(RUNNING_STATUSES))
+    for match in session.scalars(running.order_by(Match.id).with_for_update()):
+        matches.end_for_withdrawal(session, caller, match)
     session.flush()
+    return False
 
 
 def query(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from app.auth.service import Caller
+from app.consents import service as consents
 from app.crud import get_visible
 from app.db import utcnow
 from app.errors import Conflict, Forbidden
@@ -65,7 +66,7 @@ def visible(caller: Caller) -> ColumnElement[bool] | None:
         return or_(Match.organisation_id == org, Match.mentee_id.in_(referred))
     if caller.role is Role.COMPANY_HR:
         employees = select(Mentor.id).where(
-            or_(Mentor.employer_id == org, Mentor.organisation_id == org)
+            or_(consents.employer_confirmed(org), Mentor.organisation_id == org)
         )
         return Match.mentor_id.in_(employees)
     raise Forbidden("this role sees no individual match")

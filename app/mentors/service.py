@@ -7,6 +7,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
+from app.consents import service as consents
 from app.crud import assign, get_visible, linked_to, narrowed, refuse_duplicate
 from app.db import contains
 from app.errors import Forbidden, field_error
@@ -35,7 +36,8 @@ def visible(caller: Caller) -> ColumnElement[bool] | None:
     if caller.role is Role.ADMIN:
         return None
     if caller.role is Role.COMPANY_HR:
-        return or_(Mentor.organisation_id == org, Mentor.employer_id == org)
+        # An employee another organisation submitted: once HR confirmed the employer link.
+        return or_(Mentor.organisation_id == org, consents.employer_confirmed(org))
     if caller.role is Role.ASSOCIATION:
         in_programme = exists().where(
             mentor_programmes.c.mentor_id == Mentor.id,
@@ -98,6 +100,7 @@ def create(session: Session, caller: Caller, data: MentorCreate) -> Mentor:
     mentor.programmes = programmes.existing(session, data.programme_ids, "programme_ids")
     session.add(mentor)
     session.flush()
+    consents.confirm_own_links(session, caller, mentor)
     return mentor
 
 
@@ -121,6 +124,7 @@ def update(session: Session, caller: Caller, mentor_id: uuid.UUID, data: MentorU
     if data.programme_ids is not None:
         mentor.programmes = programmes.existing(session, data.programme_ids, "programme_ids")
     session.flush()
+    consents.confirm_own_links(session, caller, mentor)
     return mentor
 
 

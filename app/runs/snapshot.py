@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import matching
+from app.consents.service import confirmed_links
 from app.exclusions.service import excluded_pairs
 from app.geo import commune
 from app.matches import service as matches
@@ -137,6 +138,9 @@ def load(session: Session, run: MatchingRun, now: datetime) -> Snapshot:
             .order_by(Mentor.id)
         )
     )
+    # Only enrolments the programme's side consented to (see app.consents).
+    links = confirmed_links(session, programme_ids)
+    mentors = [m for m in mentors if m.id in links]
 
     mentee_stmt = select(Mentee).where(
         Mentee.active.is_(True),
@@ -195,7 +199,7 @@ def load(session: Session, run: MatchingRun, now: datetime) -> Snapshot:
     problem = matching.MatchingProblem(
         run_date=run.run_date,
         mentees=tuple(_mentee(m) for m in mentees),
-        mentors=tuple(_mentor(m) for m in mentors),
+        mentors=tuple(_mentor(m, links[m.id]) for m in mentors),
         programmes=tuple(_programme(p) for p in programmes),
         supports=tuple(_support(s) for s in supports),
         running_matches=tuple(
@@ -265,7 +269,7 @@ def _programme(programme: Programme) -> matching.Programme:
     )
 
 
-def _mentor(mentor: Mentor) -> matching.Mentor:
+def _mentor(mentor: Mentor, programme_ids: set[uuid.UUID]) -> matching.Mentor:
     return matching.Mentor(
         id=str(mentor.id),
         lat=mentor.lat,
@@ -273,7 +277,7 @@ def _mentor(mentor: Mentor) -> matching.Mentor:
         max_travel_km=mentor.max_travel_km,
         capacity=mentor.capacity,
         skills=frozenset(mentor.skills),
-        programme_ids=frozenset(str(p) for p in mentor.programme_ids),
+        programme_ids=frozenset(str(p) for p in programme_ids),
         languages=frozenset(mentor.languages),
         remote_ok=mentor.remote_ok,
         background_check_valid_until=mentor.background_check_valid_until,

@@ -21,6 +21,12 @@ def test_an_employer_sees_but_does_not_change_an_associations_volunteer(
         mentor_payload(kind="employee", employer_id=str(company.organisation_id)),
     )
     path = f"/v1/mentors/{volunteer['id']}"
+    confirm = client.post(
+        "/v1/consents/employer-links/confirm",
+        json={"mentor_id": volunteer["id"]},
+        headers=company.headers,
+    )
+    assert confirm.status_code == 200, confirm.text
     assert client.get(path, headers=company.headers).status_code == 200
     assert client.delete(path, headers=company.headers).status_code == 404
     reassigned = client.patch(path, json={"employer_id": None}, headers=company.headers)

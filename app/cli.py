@@ -58,8 +58,8 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     migrate_database(args)
-    if args.demo:
-        load_demo(args)
+    if args.demo and load_demo(args) != 0:
+        print("serving the database as it is", file=sys.stderr)
     uvicorn.run(
         "app.main:app",
         host=args.host,
@@ -114,11 +114,16 @@ def create_admin_key(args: argparse.Namespace) -> int:
 
 @command("demo")
 def load_demo(_: argparse.Namespace) -> int:
-    """Load the demo territory (idempotent) and print its API keys."""
-    from app.demo import load
+    """Load the demo territory into an empty database and print its new API keys once."""
+    from app.demo import DatabaseNotEmpty, key_lines, load
 
     migrate_database(_)
-    for line in load():
+    try:
+        keys = load()
+    except DatabaseNotEmpty as exc:
+        print(f"demo not loaded: {exc}", file=sys.stderr)
+        return 1
+    for line in key_lines(keys):
         print(line)
     return 0
 

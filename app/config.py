@@ -2,7 +2,8 @@
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from limits import parse
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +47,21 @@ class Settings(BaseSettings):
     )
     audit_retention_days: int = Field(
         default=365, ge=1, description="audit log entries are kept this long"
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="where rate-limit counters live: memory:// (one process) or "
+        "redis://host:6379 (shared by every process serving the API)",
+    )
+    rate_limit_failed_auth: str = Field(
+        default="20/minute",
+        description="failed authentications allowed per client address; empty: no limit",
+    )
+    rate_limit_per_key: str = Field(
+        default="3000/minute", description="requests allowed per API key; empty: no limit"
+    )
+    rate_limit_key_prefix: str = Field(
+        default="binome", description="prefix of the counters' keys in a shared store"
     )
     run_hold_file: str = Field(
         default="",
@@ -96,6 +112,16 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="how often the deliverer looks for due events"
     )
+
+    @field_validator("rate_limit_failed_auth", "rate_limit_per_key")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r}: expected a rate such as 20/minute") from exc
+        return value
 
 
 @lru_cache

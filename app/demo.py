@@ -1,8 +1,8 @@
 """A demo territory in Seine-Saint-Denis, so a fresh install has something to match.
 
-Deterministic (fixed seed) and idempotent: loading twice changes nothing. The demo API
-keys are fixed, well-known strings so the README's curl examples work; they exist only in
-a database where the demo was loaded and must never be used elsewhere.
+Deterministic (fixed seed). It is loaded only into an empty database (no organisation
+yet): never next to real data. Its API keys are random, drawn for this database, and
+printed once; only their digests are stored, like every key.
 """
 
 import random
@@ -12,11 +12,10 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.models import ApiKey
-from app.auth.service import Caller, digest
+from app.auth.service import Caller, issue_key
 from app.db import new_session
-from app.identity.rotation import ensure_demo_secret
 from app.followup.history import load_demo_history
+from app.identity.rotation import ensure_demo_secret
 from app.locations import LocationIn
 from app.mentees import service as mentees
 from app.mentees.schemas import MenteeCreate
@@ -28,12 +27,12 @@ from app.programmes.schemas import ProgrammeCreate
 from app.supports.models import Support
 from app.vocabulary import Activity, MentorKind, Need, OrganisationKind, Role, RuralZone
 
-DEMO_KEYS = {
-    Role.ADMIN: "bnm_demo_admin",
-    Role.ASSOCIATION: "bnm_demo_association",
-    Role.COMPANY_HR: "bnm_demo_hr",
-    Role.PUBLIC_BODY: "bnm_demo_public",
-}
+DEMO_ROLES = (Role.ADMIN, Role.ASSOCIATION, Role.COMPANY_HR, Role.PUBLIC_BODY)
+
+
+class DatabaseNotEmpty(Exception):
+    """The demo is refused: the database already holds organisations."""
+
 
 # Communes of Seine-Saint-Denis, most of them with priority neighbourhoods (QPV).
 COMMUNES = [
@@ -51,21 +50,29 @@ COMMUNES = [
 LANGUAGES = ["fr", "ar", "en", "es", "pt", "wol", "ta", "zh"]
 
 
-def load() -> list[str]:
-    secret_file = ensure_demo_secret()
-    keys = [f"identity key file: {secret_file}"] if secret_file else []
+def load() -> dict[Role, str]:
+    """Load the demo into an empty database; the new API keys, by role (shown once). The
+    demo's database gets an identity key of its own (a file beside it), so that its
+    referrals may carry an identity."""
     with new_session() as session:
-        if session.scalars(
-            select(ApiKey).where(ApiKey.digest == digest(DEMO_KEYS[Role.ADMIN]))
-        ).first():
-            return ["demo data already loaded", *_key_lines(), *keys]
-        _populate(session, random.Random(93))
+        if session.scalars(select(Organisation.id).limit(1)).first() is not None:
+            raise DatabaseNotEmpty(
+                "the database is not empty: the demo is loaded only into a new database "
+                "(set BINOME_DATABASE_URL to another one); `binome create-admin-key` "
+                "issues a new admin key"
+            )
+        ensure_demo_secret()
+        keys: dict[Role, str] = {}
+        _populate(session, random.Random(93), keys)
         session.commit()
-    return ["demo territory loaded (Seine-Saint-Denis)", *_key_lines(), *keys]
+    return keys
 
 
-def _key_lines() -> list[str]:
-    return [f"  {role.value:<12} X-API-Key: {key}" for role, key in DEMO_KEYS.items()]
+def key_lines(keys: dict[Role, str]) -> list[str]:
+    return [
+        "demo territory loaded (Seine-Saint-Denis); its API keys, shown only now:",
+        *(f"  {role.value:<12} X-API-Key: {key}" for role, key in keys.items()),
+    ]
 
 
 def _organisation(session: Session, name: str, kind: OrganisationKind) -> Organisation:
@@ -75,29 +82,24 @@ def _organisation(session: Session, name: str, kind: OrganisationKind) -> Organi
     return organisation
 
 
-def _demo_key(session: Session, organisation: Organisation, role: Role) -> Caller:
-    key = ApiKey(
-        organisation_id=organisation.id,
-        role=role,
-        name="demo key",
-        prefix=DEMO_KEYS[role][:10],
-        digest=digest(DEMO_KEYS[role]),
-    )
-    session.add(key)
-    session.flush()
+def _demo_key(
+    session: Session, organisation: Organisation, role: Role, keys: dict[Role, str]
+) -> Caller:
+    key, plaintext = issue_key(session, organisation_id=organisation.id, role=role, name="demo key")
+    keys[role] = plaintext
     return Caller(key_id=key.id, organisation_id=organisation.id, role=role)
 
 
-def _populate(session: Session, rng: random.Random) -> None:
+def _populate(session: Session, rng: random.Random, keys: dict[Role, str]) -> None:
     platform = _organisation(session, "Binôme (plateforme)", OrganisationKind.PUBLIC_BODY)
-    admin = _demo_key(session, platform, Role.ADMIN)
+    admin = _demo_key(session, platform, Role.ADMIN, keys)
     proxite = _organisation(session, "Parrainer 93", OrganisationKind.ASSOCIATION)
-    _demo_key(session, proxite, Role.ASSOCIATION)
+    _demo_key(session, proxite, Role.ASSOCIATION, keys)
     emploi = _organisation(session, "Tremplin Emploi Île-de-France", OrganisationKind.ASSOCIATION)
     company = _organisation(session, "Groupe Alto", OrganisationKind.COMPANY)
-    _demo_key(session, company, Role.COMPANY_HR)
+    _demo_key(session, company, Role.COMPANY_HR, keys)
     cite = _organisation(session, "Cité éducative de Saint-Denis", OrganisationKind.PUBLIC_BODY)
-    _demo_key(session, cite, Role.PUBLIC_BODY)
+    _demo_key(session, cite, Role.PUBLIC_BODY, keys)
     prefecture = _organisation(
         session, "Préfecture de la Seine-Saint-Denis", OrganisationKind.PUBLIC_BODY
     )

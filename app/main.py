@@ -16,6 +16,7 @@ from app.exports.negotiation import CsvNegotiation
 from app.i18n.middleware import TranslationMiddleware
 from app.pagination import reject_unknown_query
 from app.privacy import logs
+from app.ratelimit import RateLimiter
 from app.runs.executors import get_executor
 from app.webhooks.delivery import in_service_process
 
@@ -65,6 +66,7 @@ def create_app() -> FastAPI:
     app.add_middleware(TranslationMiddleware)
     app.add_middleware(CsvNegotiation)
     logs.install()  # personal query values never reach the access log
+    app.state.rate_limiter = RateLimiter.from_settings(get_settings())
     for router in domain_routers():
         app.include_router(
             router,

@@ -3,22 +3,36 @@
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Security
+from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from app.audit.service import remember_caller
 from app.auth.service import Caller, authenticate
 from app.db import SessionDep
-from app.errors import Forbidden
+from app.errors import Forbidden, Unauthenticated
+from app.ratelimit import RateLimiter
 from app.vocabulary import Role
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
 def current_caller(
-    session: SessionDep, api_key: Annotated[str | None, Security(api_key_header)]
+    request: Request,
+    session: SessionDep,
+    api_key: Annotated[str | None, Security(api_key_header)],
 ) -> Caller:
-    caller = authenticate(session, api_key)
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    address = request.client.host if request.client else "unknown"
+    if limiter is not None:
+        limiter.refuse_locked_out(address)
+    try:
+        caller = authenticate(session, api_key)
+    except Unauthenticated:
+        if limiter is not None:
+            limiter.count_failure(address)
+        raise
+    if limiter is not None:
+        limiter.count_request(caller.key_id)
     remember_caller(session, caller)  # the audit log records who acted
     return caller
 

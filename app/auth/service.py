@@ -12,7 +12,7 @@ from app.audit.service import Action, RecordType
 from app.audit.service import record as audit
 from app.auth.models import ApiKey
 from app.db import utcnow
-from app.errors import NotFound, Unauthenticated, field_error
+from app.errors import Conflict, NotFound, Unauthenticated, field_error
 from app.organisations.models import Organisation
 from app.vocabulary import OrganisationKind, Role
 
@@ -85,11 +85,38 @@ def keys_query(organisation_id: uuid.UUID | None) -> Select[tuple[ApiKey]]:
     return stmt
 
 
+def active_admin_keys(session: Session) -> list[ApiKey]:
+    """Every active admin key, locked until commit: two requests removing the last two
+    admin keys at once are serialised, and the second sees only one left."""
+    return list(
+        session.scalars(
+            select(ApiKey)
+            .where(ApiKey.role == Role.ADMIN, ApiKey.revoked_at.is_(None))
+            .order_by(ApiKey.id)
+            .with_for_update()
+        )
+    )
+
+
+def refuse_admin_lockout(session: Session, removed: set[uuid.UUID], what: str) -> None:
+    """A 409 when removing the keys ``removed`` would leave no active admin key: nobody
+    could then issue keys, create organisations or undo the mistake."""
+    admins = active_admin_keys(session)
+    if admins and all(key.id in removed for key in admins):
+        raise Conflict(
+            f"{what} would remove the last active admin key; issue another admin key "
+            "(POST /v1/api-keys) first",
+            extra={"active_admin_keys": len(admins)},
+        )
+
+
 def revoke_key(session: Session, key_id: uuid.UUID) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound("no such API key")
     if key.revoked_at is None:
+        if key.role is Role.ADMIN:
+            refuse_admin_lockout(session, {key.id}, "revoking this key")
         key.revoked_at = utcnow()
         audit(
             session, Action.REVOKE, RecordType.API_KEY, key.id, organisation_id=key.organisation_id

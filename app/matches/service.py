@@ -17,6 +17,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from app.audit.service import Action, RecordType
 from app.audit.service import record as audit
 from app.auth.service import Caller
+from app.consents import service as consents
 from app.crud import get_visible
 from app.db import utcnow
 from app.errors import Conflict, Forbidden
@@ -69,7 +70,7 @@ def visible(caller: Caller) -> ColumnElement[bool] | None:
         return or_(Match.organisation_id == org, Match.mentee_id.in_(referred))
     if caller.role is Role.COMPANY_HR:
         employees = select(Mentor.id).where(
-            or_(Mentor.employer_id == org, Mentor.organisation_id == org)
+            or_(consents.employer_confirmed(org), Mentor.organisation_id == org)
         )
         return Match.mentor_id.in_(employees)
     raise Forbidden("this role sees no individual match")
@@ -316,6 +317,21 @@ def decline(
     match.decline_reason = reason
     session.flush()
     return match
+
+
+def end_for_withdrawal(session: Session, actor: Caller, match: Match) -> None:
+    """The volunteer left the pool: a proposal is declined (``unavailable``), an accepted
+    or active match closed (``mentor_withdrew``); the history records who removed them."""
+    now = utcnow()
+    if match.status is MatchStatus.PROPOSED:
+        reason = DeclineReason.UNAVAILABLE
+        record(session, match, MatchStatus.DECLINED, actor=actor, at=now, reason=reason.value)
+        match.decline_reason = reason
+    else:
+        close_reason = CloseReason.MENTOR_WITHDREW
+        record(session, match, MatchStatus.CLOSED, actor=actor, at=now, reason=close_reason.value)
+        match.close_reason = close_reason
+    match.ended_at = now
 
 
 def expire_due(session: Session, now: datetime | None = None) -> int:

@@ -9,6 +9,7 @@ from app.audit.service import Action, RecordType
 from app.audit.service import record as audit
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
+from app.consents import service as consents
 from app.crud import assign, get_visible, linked_to, narrowed, refuse_duplicate
 from app.db import contains
 from app.errors import Forbidden, field_error
@@ -17,6 +18,8 @@ from app.geo import Place
 from app.identity import service as identity
 from app.identity.vocabulary import Subject
 from app.locations import location_columns, resolve
+from app.matches import service as matches
+from app.matches.models import RUNNING_STATUSES, Match
 from app.mentors.models import Mentor, mentor_programmes
 from app.mentors.schemas import MentorCreate, MentorUpdate
 from app.organisations.models import Organisation
@@ -37,7 +40,8 @@ def visible(caller: Caller) -> ColumnElement[bool] | None:
     if caller.role is Role.ADMIN:
         return None
     if caller.role is Role.COMPANY_HR:
-        return or_(Mentor.organisation_id == org, Mentor.employer_id == org)
+        # An employee another organisation submitted: once HR confirmed the employer link.
+        return or_(Mentor.organisation_id == org, consents.employer_confirmed(org))
     if caller.role is Role.ASSOCIATION:
         in_programme = exists().where(
             mentor_programmes.c.mentor_id == Mentor.id,
@@ -49,12 +53,14 @@ def visible(caller: Caller) -> ColumnElement[bool] | None:
 
 
 def writable(caller: Caller) -> ColumnElement[bool] | None:
-    if caller.role is Role.COMPANY_HR:
-        return or_(
-            Mentor.organisation_id == caller.organisation_id,
-            Mentor.employer_id == caller.organisation_id,
-        )
+    """The organisation that submitted a record owns it, and only it changes, reassigns
+    or removes it: an employer sees its employees' records an association submitted, but
+    they are not its own (a 404, as for programmes of another association)."""
     return None if caller.is_admin else Mentor.organisation_id == caller.organisation_id
+
+
+def owned(session: Session, caller: Caller, mentor_id: uuid.UUID) -> Mentor:
+    return get_visible(session, Mentor, mentor_id, writable(caller))
 
 
 def check_employer(session: Session, caller: Caller, kind: MentorKind, employer_id: Any) -> None:
@@ -103,6 +109,7 @@ def create(session: Session, caller: Caller, data: MentorCreate) -> Mentor:
         identity.attach(
             session, Subject.MENTOR, mentor.id, organisation_id, hashes, caller.organisation_id
         )
+    consents.confirm_own_links(session, caller, mentor)
     audit(session, Action.CREATE, RecordType.MENTOR, mentor.id, organisation_id=organisation_id)
     return mentor
 
@@ -112,7 +119,7 @@ def get(session: Session, caller: Caller, mentor_id: uuid.UUID) -> Mentor:
 
 
 def update(session: Session, caller: Caller, mentor_id: uuid.UUID, data: MentorUpdate) -> Mentor:
-    mentor = get_visible(session, Mentor, mentor_id, writable(caller))
+    mentor = owned(session, caller, mentor_id)
     changes = data.model_dump(exclude_unset=True, exclude={"location", "programme_ids"})
     if data.location is not None:
         changes.update(location_columns(resolve(data.location)))
@@ -140,14 +147,31 @@ def update(session: Session, caller: Caller, mentor_id: uuid.UUID, data: MentorU
         session, Action.UPDATE, RecordType.MENTOR, mentor.id, organisation_id=mentor.organisation_id
     )
     session.flush()
+    consents.confirm_own_links(session, caller, mentor)
     return mentor
 
 
-def delete(session: Session, caller: Caller, mentor_id: uuid.UUID) -> None:
-    """Erase a volunteer: as for a young person (``app.privacy.erasure``)."""
+def delete(session: Session, caller: Caller, mentor_id: uuid.UUID) -> bool:
+    """Remove a volunteer from the pool. A record never matched is erased with every copy
+    of its values (``app.privacy.erasure``). A record that was ever matched is kept, so
+    that the matches' history stays: it is deactivated and its running matches end
+    (proposals declined as ``unavailable``, accepted and active matches closed as
+    ``mentor_withdrew``); retention erases it later. Returns whether it was erased."""
     from app.privacy.erasure import erase_mentor  # the erasure reaches every domain
 
-    erase_mentor(session, get_visible(session, Mentor, mentor_id, writable(caller)))
+    mentor = owned(session, caller, mentor_id)
+    if not session.scalar(select(exists().where(Match.mentor_id == mentor.id))):
+        erase_mentor(session, mentor)
+        return True
+    mentor.active = False
+    running = select(Match).where(Match.mentor_id == mentor.id, Match.status.in_(RUNNING_STATUSES))
+    for match in session.scalars(running.order_by(Match.id).with_for_update()):
+        matches.end_for_withdrawal(session, caller, match)
+    audit(
+        session, Action.UPDATE, RecordType.MENTOR, mentor.id, organisation_id=mentor.organisation_id
+    )
+    session.flush()
+    return False
 
 
 def query(

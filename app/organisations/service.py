@@ -5,6 +5,8 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import Action, RecordType
 from app.audit.service import record as audit
+from app.auth.models import ApiKey
+from app.auth.service import refuse_admin_lockout
 from app.crud import assign, get_visible
 from app.organisations.models import Organisation
 from app.organisations.schemas import OrganisationCreate, OrganisationUpdate
@@ -54,7 +56,12 @@ def query(*, kind: OrganisationKind | None, name: str | None) -> Select[tuple[Or
 
 
 def delete(session: Session, organisation_id: uuid.UUID) -> None:
-    session.delete(get(session, organisation_id))
+    organisation = get(session, organisation_id)
+    keys = select(ApiKey.id).where(ApiKey.organisation_id == organisation_id)
+    refuse_admin_lockout(
+        session, set(session.scalars(keys)), "deleting this organisation (and its API keys)"
+    )
+    session.delete(organisation)
     audit(
         session,
         Action.DELETE,

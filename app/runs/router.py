@@ -8,8 +8,8 @@ from app.auth.deps import AssociationDep
 from app.db import SessionDep
 from app.errors import AppError
 from app.matching import result as engine
-from app.pagination import Page, PageDep, Sort, page_of, sorting
-from app.runs import diff, service
+from app.pagination import Page, PageDep, Sort, page_of, paginate, sorting
+from app.runs import diff, disclosure, service
 from app.runs.diff import DiffChange
 from app.runs.execution import mark_failed
 from app.runs.executors import ExecutorDep
@@ -120,9 +120,14 @@ def run_proposals(
     change: ProposalChange | None = None,
     programme_id: uuid.UUID | None = None,
 ) -> Page[ProposalRead]:
-    """The pairs the run proposed, with score breakdown and distance, in mentee order."""
+    """The pairs the run proposed, with score breakdown and distance, in mentee order. A
+    young person referred by another organisation is shown by need, commune, age band and
+    distance only (``mentee_disclosed: false``)."""
+    run = service.get(session, caller, run_id)
     stmt = service.proposals(session, caller, run_id, change=change, programme_id=programme_id)
-    return page_of(session, stmt, page, ProposalRead)
+    rows, total = paginate(session, stmt, page)
+    items = disclosure.render(session, caller, run.run_date, rows)
+    return Page[ProposalRead](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{run_id}/unmatched", response_model=Page[UnmatchedRead])

@@ -121,14 +121,28 @@ class ProposalRead(BaseModel):
     id: uuid.UUID
     run_id: uuid.UUID
     position: int
-    mentee_id: uuid.UUID
+    mentee_id: uuid.UUID | None = Field(
+        description="null for a young person the caller does not refer (see mentee_disclosed)"
+    )
+    mentee_disclosed: bool = Field(
+        default=True,
+        description="false: a young person referred by another organisation; the proposal "
+        "shows only what is needed to act on it (need, commune, age band, distance), and "
+        "the record reaches the programme's association through a committed match",
+    )
+    mentee_commune: str | None = Field(default=None, description="INSEE code of the commune")
+    mentee_age_band: str | None = Field(
+        default=None, description="age on the run date: under_15, 15_17, 18_25, 26_plus"
+    )
     mentor_id: uuid.UUID
     programme_id: uuid.UUID
     need: str
     meeting_mode: str | None = Field(description="in_person or remote")
     distance_km: float | None
-    score: int
-    score_breakdown: dict[str, int]
+    score: int | None = Field(description="null when the young person is not disclosed")
+    score_breakdown: dict[str, int] | None = Field(
+        description="null when the young person is not disclosed (it reveals their situation)"
+    )
     change: ProposalChange
     previous_match_id: uuid.UUID | None = Field(
         description="the earlier proposal this one keeps or replaces"

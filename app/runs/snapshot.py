@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import matching
+from app.consents.service import enrolment_confirmed
 from app.db import in_values
 from app.exclusions.service import excluded_pairs
 from app.geo import commune
@@ -165,10 +166,16 @@ def load(
         )
         .correlate(None)
     )
+    # Only enrolments the programme's side consented to (see app.consents).
     mentor_programme_rows = _rows(
         session,
-        select(mentor_programmes.c.mentor_id, mentor_programmes.c.programme_id).where(
-            mentor_programmes.c.mentor_id.in_(mentor_scope)
+        select(mentor_programmes.c.mentor_id, mentor_programmes.c.programme_id)
+        .join(Mentor, Mentor.id == mentor_programmes.c.mentor_id)
+        .join(Programme, Programme.id == mentor_programmes.c.programme_id)
+        .where(
+            mentor_programmes.c.mentor_id.in_(mentor_scope),
+            in_scope,
+            enrolment_confirmed(),
         ),
         batch,
     )
@@ -180,6 +187,8 @@ def load(
         select(*MENTOR_COLUMNS).where(Mentor.id.in_(mentor_scope)).order_by(Mentor.id),
         batch,
     )
+    # A volunteer serves in the run only through a consented enrolment.
+    mentor_rows = [row for row in mentor_rows if row.id in mentor_programme_ids]
     step()
 
     enrolled = (

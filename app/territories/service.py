@@ -202,7 +202,9 @@ def cross_organisation(
     )
     return CrossOrganisation(
         distinct_young_people=withhold(int(persons or 0), exact),
-        duplicate_referrals=withhold(identity_sql.duplicate_referrals(session, *in_department), exact),
+        duplicate_referrals=withhold(
+            identity_sql.duplicate_referrals(session, *in_department), exact
+        ),
         duplicates_avoided=withhold(
             identity_sql.duplicate_supports_avoided(session, day, *in_department), exact
         ),

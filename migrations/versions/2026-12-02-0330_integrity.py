@@ -1,4 +1,4 @@
-"""exclusions declared directly; one record per support
+"""exclusions declared directly; one record per support; consent to cross-organisation links
 
 Revision ID: 0007
 Revises: 0009
@@ -18,7 +18,41 @@ depends_on: str | Sequence[str] | None = None
 SUPPORT_IDENTITY = ["mentee_id", "need", "provider_id", "start_date"]
 
 
+def _confirmations(table: str, other: str, other_table: str) -> None:
+    op.create_table(
+        table,
+        sa.Column("mentor_id", sa.Uuid(), nullable=False),
+        sa.Column(other, sa.Uuid(), nullable=False),
+        sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("confirmed_by_key_id", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["confirmed_by_key_id"],
+            ["api_keys.id"],
+            name=op.f(f"fk_{table}_confirmed_by_key_id_api_keys"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["mentor_id"],
+            ["mentors.id"],
+            name=op.f(f"fk_{table}_mentor_id_mentors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            [other],
+            [f"{other_table}.id"],
+            name=op.f(f"fk_{table}_{other}_{other_table}"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("mentor_id", other, name=op.f(f"pk_{table}")),
+    )
+    op.create_index(op.f(f"ix_{table}_{other}"), table, [other])
+
+
 def upgrade() -> None:
+    # Links made before consent existed stay unconfirmed across organisations: runs leave
+    # such enrolments out, HR does not see such records, until the other side confirms.
+    _confirmations("enrolment_confirmations", "programme_id", "programmes")
+    _confirmations("employer_confirmations", "employer_id", "organisations")
     op.create_table(
         "exclusions",
         sa.Column("mentee_id", sa.Uuid(), nullable=False),
@@ -90,6 +124,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table, other in (
+        ("employer_confirmations", "employer_id"),
+        ("enrolment_confirmations", "programme_id"),
+    ):
+        op.drop_index(op.f(f"ix_{table}_{other}"), table_name=table)
+        op.drop_table(table)
     with op.batch_alter_table("supports") as batch:
         batch.drop_constraint(
             op.f("uq_supports_mentee_id_need_provider_id_start_date"), type_="unique"

@@ -1,4 +1,4 @@
-"""Fixtures of the integrity tests: the API cast and the match pairing."""
+"""Fixtures of the integrity tests: the API cast, the match pairing, the run executors."""
 
-from tests.api.conftest import *  # noqa: F403 - the API cast and client fixtures
 from tests.matches.conftest import pairing  # noqa: F401 - a programme, a volunteer, two young people
+from tests.runs.conftest import *  # noqa: F403 - the API cast, client, territory and workers

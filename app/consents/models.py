@@ -1,0 +1,49 @@
+"""Consent to links made across organisations.
+
+A volunteer submitted by one organisation may be enrolled in another's programme, and an
+association may name a company as a volunteer's employer. Neither link binds the other
+side until it agrees: an enrolment counts (runs use it) once the programme's association
+confirms it, an employer link (the company's HR sees the record) once that company's HR
+confirms it. A link within one organisation needs no confirmation.
+
+A confirmation names both ends of the link: if the link changes (another employer), the
+old confirmation no longer applies.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UtcDateTime, utcnow
+
+
+class EnrolmentConfirmation(Base):
+    __tablename__ = "enrolment_confirmations"
+
+    mentor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mentors.id", ondelete="CASCADE"), primary_key=True
+    )
+    programme_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("programmes.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    confirmed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    confirmed_by_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
+
+
+class EmployerConfirmation(Base):
+    __tablename__ = "employer_confirmations"
+
+    mentor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mentors.id", ondelete="CASCADE"), primary_key=True
+    )
+    employer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    confirmed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    confirmed_by_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL")
+    )

@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     )
     run_hold_file: str = Field(
         default="",
-        description="testing aid: while this file exists, runs wait in their solving phase "
-        "(still cancellable); empty in production",
+        description="testing aid: while this file exists, runs wait in the phase it names "
+        "(loading, solving or writing; empty file: solving), still cancellable; empty in "
+        "production",
     )
 
 

@@ -46,6 +46,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     except Exception as exc:  # e.g. database not migrated yet: /readyz tells
         logger.warning("runs left by a previous process not taken over: %r", exc)
     yield
+    get_executor().stop()
 
 
 def create_app() -> FastAPI:

@@ -34,6 +34,7 @@ from app import matching
 from app.db import engine_for, utcnow
 from app.matches import service as matches
 from app.matches.models import Match, MatchStatus
+from app.runs.liveness import fail_runs_of_stalled_jobs
 from app.runs.locks import lock_programmes
 from app.runs.models import (
     MatchingRun,
@@ -99,7 +100,10 @@ def fail_stale_runs(session: Session, stale_seconds: float, now: datetime | None
 
 
 def housekeeping(engine: Engine, stale_seconds: float) -> None:
-    """Periodic tidying: stale runs failed, due proposals recorded as expired."""
+    """Periodic tidying: runs of dead workers failed (their job stalled in the queue, or
+    no heartbeat of their own for ``stale_seconds``), due proposals recorded as
+    expired."""
+    fail_runs_of_stalled_jobs(engine)
     with Session(engine) as session:
         has_stale = session.scalar(
             select(MatchingRun.id)

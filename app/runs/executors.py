@@ -45,12 +45,17 @@ class RunExecutor(Protocol):
     def start(self) -> None:
         """At service start: take over what a previous service process left behind."""
 
+    def stop(self) -> None:
+        """At service stop: end the background threads :meth:`start` began."""
+
 
 class QueueExecutor:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
         self.app = build_app(database_url, min_size=1, max_size=4)
         self._opened = False
+        self._started = False
+        self._stop = threading.Event()
         self._lock = threading.Lock()
 
     def _open(self) -> None:
@@ -58,6 +63,12 @@ class QueueExecutor:
             if not self._opened:
                 self.app.open()
                 self._opened = True
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop.set()
+            self._stop = threading.Event()
+            self._started = False
 
     def submit(self, run_id: uuid.UUID) -> int | None:
         self._open()
@@ -70,10 +81,20 @@ class QueueExecutor:
             self.app.job_manager.cancel_job_by_id(run.job_id)
 
     def start(self) -> None:
-        """Queue the runs that a service process committed but died before queueing
-        (``binome worker`` processes sweep the stale running ones). Another process may
-        be queueing one of them right now: a run queued twice still executes once, the
+        """Queue the runs that a service process committed but died before queueing, and
+        watch over the running ones: a housekeeping thread fails the runs whose worker
+        died, whether or not any worker is alive to notice. Another process may be
+        queueing one of them right now: a run queued twice still executes once, the
         second job finds it taken."""
+        with self._lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(
+                    target=_housekeeping_loop,
+                    args=(self.database_url, self._stop),
+                    name="runs-housekeeping",
+                    daemon=True,
+                ).start()
         for run_id in _queued_runs(self.database_url, without_job=True):
             job_id = self.submit(run_id)
             with Session(engine_for(self.database_url)) as session:
@@ -120,14 +141,7 @@ class PoolExecutor:
             self._submit(run_id)
 
     def _housekeeping(self) -> None:
-        while True:
-            stale_seconds = ExecutionOptions.from_settings().stale_seconds
-            if self._stop.wait(max(0.2, min(30.0, stale_seconds / 4))):
-                return
-            try:
-                housekeeping(engine_for(self.database_url), stale_seconds)
-            except Exception:
-                logger.exception("housekeeping failed")
+        _housekeeping_loop(self.database_url, self._stop)
 
     def submit(self, run_id: uuid.UUID) -> int | None:
         self.start()
@@ -182,6 +196,26 @@ class PoolExecutor:
 
     def cancel(self, run: MatchingRun) -> None:
         return None
+
+    def stop(self) -> None:
+        return None  # the pool and its housekeeping live as long as the process
+
+
+HOUSEKEEPING_MAX_SECONDS = 5.0
+
+
+def _housekeeping_loop(database_url: str, stop: threading.Event) -> None:
+    """In the service process, whichever the executor: every quarter of the stale delay
+    (at most 5 s), fail the runs whose process died and expire due proposals. A run whose
+    worker died is failed at most 5 s after the stale delay, even if no worker is left."""
+    while True:
+        stale_seconds = ExecutionOptions.from_settings().stale_seconds
+        if stop.wait(max(0.2, min(HOUSEKEEPING_MAX_SECONDS, stale_seconds / 4))):
+            return
+        try:
+            housekeeping(engine_for(database_url), stale_seconds)
+        except Exception:
+            logger.exception("housekeeping failed")
 
 
 def _queued_runs(database_url: str, without_job: bool) -> list[uuid.UUID]:

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from procrastinate import sql as queue_sql
-from sqlalchemy import text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from app.db import utcnow
@@ -22,6 +22,7 @@ from app.runs.models import MatchingRun, RunStatus
 logger = logging.getLogger("binome.runs")
 
 QUEUE_SCHEMA = "procrastinate"
+QUEUE = "matching"
 WORKER_HEARTBEAT_SECONDS = 5.0
 WORKER_STALLED_SECONDS = 30.0
 
@@ -41,15 +42,6 @@ def live_workers(connection: Connection) -> int | None:
     return int(count or 0)
 
 
-def queued_jobs(connection: Connection) -> int | None:
-    if connection.dialect.name != "postgresql":
-        return None
-    count = connection.scalar(
-        text(f"SELECT count(*) FROM {QUEUE_SCHEMA}.procrastinate_jobs WHERE status = 'todo'")
-    )
-    return int(count or 0)
-
-
 def stalled_jobs(connection: Connection, queue: str) -> list[dict[str, Any]]:
     """procrastinate's own query for the running jobs of stalled workers."""
     connection.exec_driver_sql(f"SET LOCAL search_path TO {QUEUE_SCHEMA}, public")
@@ -60,7 +52,7 @@ def stalled_jobs(connection: Connection, queue: str) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in rows]
 
 
-def fail_runs_of_stalled_jobs(engine: Engine, queue: str) -> int:
+def fail_runs_of_stalled_jobs(engine: Engine, queue: str = QUEUE) -> int:
     """Fail the running runs whose job a stalled (dead) worker held; their jobs go back
     to the queue, where they end at once (the run is over)."""
     if engine.dialect.name != "postgresql":
@@ -94,3 +86,36 @@ def fail_runs_of_stalled_jobs(engine: Engine, queue: str) -> int:
     if failed:
         logger.warning("%d run(s) failed: their worker stopped sending heartbeats", failed)
     return failed
+
+
+def queue_status(connection: Connection) -> dict[str, Any]:
+    """What readiness and ``binome status`` say of run execution: where runs execute,
+    the live workers, the runs waiting, and a warning when queued runs cannot start."""
+    if connection.dialect.name != "postgresql":
+        waiting = _queued_runs(connection)
+        return {"executor": "pool", "live_workers": None, "queued_runs": waiting, "warnings": []}
+    workers = live_workers(connection) or 0
+    waiting = _queued_runs(connection)
+    warnings = []
+    if workers == 0:
+        warnings.append(
+            {
+                "code": "waiting_for_worker",
+                "message": "no `binome worker` sent a queue heartbeat in the last "
+                f"{WORKER_STALLED_SECONDS:g} s: {waiting} queued run(s) wait, and new runs "
+                "will wait, until one starts",
+            }
+        )
+    return {
+        "executor": "queue",
+        "live_workers": workers,
+        "queued_runs": waiting,
+        "warnings": warnings,
+    }
+
+
+def _queued_runs(connection: Connection) -> int:
+    count = connection.scalar(
+        select(func.count()).select_from(MatchingRun).where(MatchingRun.status == RunStatus.QUEUED)
+    )
+    return int(count or 0)

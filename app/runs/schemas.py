@@ -99,6 +99,11 @@ class RunRead(BaseModel):
     phase: RunPhase
     progress: int = Field(description="percentage")
     cancel_requested: bool
+    waiting_for_worker: bool = Field(
+        default=False,
+        description="queued while no worker is alive to execute it (PostgreSQL: no "
+        "`binome worker` sent a queue heartbeat lately); start one",
+    )
     worker: str | None
     created_at: datetime
     started_at: datetime | None

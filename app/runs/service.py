@@ -17,6 +17,7 @@ from app.errors import Conflict, ValidationFailed, field_error
 from app.mentees.models import Mentee
 from app.programmes.models import Programme
 from app.runs.execution import fail_stale_runs, overlapping
+from app.runs.liveness import live_workers
 from app.runs.locks import lock_programmes
 from app.runs.models import (
     ACTIVE_RUN_STATUSES,
@@ -28,7 +29,7 @@ from app.runs.models import (
     RunStatus,
     RunUnmatched,
 )
-from app.runs.schemas import MAX_RUN_DATE_AHEAD_DAYS, DiffRead, RunCreate
+from app.runs.schemas import MAX_RUN_DATE_AHEAD_DAYS, DiffRead, RunCreate, RunRead
 from app.runs.snapshot import programme_in_departments
 from app.vocabulary import Role
 
@@ -146,6 +147,18 @@ def submit(session: Session, caller: Caller, data: RunCreate) -> MatchingRun:
     session.add(run)
     session.flush()
     return run
+
+
+def no_live_worker(session: Session) -> bool:
+    """Runs go through the queue and no worker sent it a heartbeat lately."""
+    return live_workers(session.connection()) == 0
+
+
+def read(session: Session, run: MatchingRun) -> RunRead:
+    """The run as the API shows it, saying whether it waits for a worker to exist."""
+    shown = RunRead.model_validate(run)
+    shown.waiting_for_worker = run.status is RunStatus.QUEUED and no_live_worker(session)
+    return shown
 
 
 def get(session: Session, caller: Caller, run_id: uuid.UUID) -> MatchingRun:

@@ -35,6 +35,22 @@ class Settings(BaseSettings):
     run_worker_concurrency: int = Field(
         default=1, ge=1, le=16, description="runs one `binome worker` process executes at once"
     )
+    max_concurrent_requests: int = Field(
+        default=16,
+        ge=1,
+        le=200,
+        description="requests one server process works on at once (each may hold a "
+        "database connection: the pool is sized from it)",
+    )
+    request_queue_depth: int = Field(
+        default=64, ge=0, description="requests waiting for capacity before a 503 at once"
+    )
+    request_queue_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="longest wait for capacity before a 503"
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="longest wait for a database connection"
+    )
     run_hold_file: str = Field(
         default="",
         description="testing aid: while this file exists, runs wait in the phase it names "

@@ -134,7 +134,17 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    settings = get_settings()
+    # One connection per request in progress (the overload guard admits at most
+    # max_concurrent_requests), and a few for the background threads (housekeeping,
+    # queue) — so that an admitted request never waits for a connection.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=settings.max_concurrent_requests,
+        max_overflow=4,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
 
 
 @lru_cache(maxsize=8)

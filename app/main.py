@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 import app as app_package
 from app import problems
+from app.overload.guard import OverloadGuard, guard_options
 from app.runs.executors import get_executor
 
 logger = logging.getLogger("binome")
@@ -52,6 +53,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     app = FastAPI(title="Binôme", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     problems.install(app)
+    app.add_middleware(OverloadGuard, **guard_options())
     for router in domain_routers():
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     return app

@@ -66,7 +66,7 @@ def _count(session: Session, stmt: Select[Any]) -> int:
     cache_key = stmt._generate_cache_key()
     key = (
         id(session.get_bind()),
-        cache_key,
+        cache_key.key if cache_key is not None else None,
         tuple(repr(bind.effective_value) for bind in cache_key.bindparams)
         if cache_key is not None
         else None,

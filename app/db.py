@@ -123,7 +123,11 @@ def contains(column: Any, value: str) -> ColumnElement[bool]:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -140,6 +144,9 @@ def make_engine(url: str) -> Engine:
     # queue) — so that an admitted request never waits for a connection.
     return create_engine(
         url,
+        # Errors name the statement, never its values: no personal data in the logs, and
+        # no megabytes of ids when a statement fails.
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=settings.max_concurrent_requests,
         max_overflow=4,

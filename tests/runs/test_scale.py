@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.auth.service import Caller, authenticate
@@ -225,3 +226,13 @@ def test_run_date_bounds(
         e["field"] == "run_date" and message in e["message"] for e in response.json()["errors"]
     ), response.json()
     assert client.get("/v1/matching-runs", headers=association.headers).json()["total"] == 0
+
+
+def test_a_failing_statement_is_logged_without_its_values(db_url: str) -> None:
+    """Regression: a failed snapshot query logged its 4.7 MB of bound ids (and the values
+    of personal fields): errors now name the statement, never its parameters."""
+    secret = "J-0042-personal"
+    with pytest.raises(DBAPIError) as raised, engine_for(db_url).connect() as connection:
+        connection.execute(text("SELECT * FROM no_such_table WHERE id = :id"), {"id": secret})
+    assert "no_such_table" in str(raised.value)
+    assert secret not in str(raised.value)

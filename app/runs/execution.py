@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import matching
-from app.db import engine_for, utcnow
+from app.db import analyze_stale, engine_for, utcnow
 from app.matches import service as matches
 from app.matches.models import Match, MatchStatus
 from app.runs.liveness import fail_runs_of_stalled_jobs
@@ -43,7 +43,7 @@ from app.runs.models import (
 )
 from app.runs.options import Cancelled, ExecutionOptions
 from app.runs.results import write_results
-from app.runs.snapshot import load, snapshot_session
+from app.runs.snapshot import SNAPSHOT_TABLES, load, snapshot_session
 
 logger = logging.getLogger("binome.runs")
 
@@ -323,6 +323,7 @@ def _execute(
 ) -> str:
     phases: dict[str, float] = {}
     clock = time.monotonic()
+    analyze_stale(engine, *SNAPSHOT_TABLES)
     with snapshot_session(engine) as session:
         run = session.get(MatchingRun, run_id)
         assert run is not None

@@ -221,6 +221,35 @@ def rotate_identity_secret(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("status")
+def status(_: argparse.Namespace) -> int:
+    """Print the database, its migration, the run queue and the live workers; exit 1 if
+    the service is not ready."""
+    import json
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import get_engine
+    from app.migrate import at_head
+    from app.runs.liveness import queue_status
+
+    engine = get_engine()
+    report: dict[str, object] = {"database": engine.url.render_as_string(hide_password=True)}
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            migrated = at_head(connection)
+            report["migration"] = "latest" if migrated else "behind: run `binome migrate`"
+            if migrated:
+                report.update(queue_status(connection))
+    except SQLAlchemyError as exc:
+        report["error"] = f"database unreachable: {exc.__class__.__name__}"
+        migrated = False
+    print(json.dumps(report, indent=2))
+    return 0 if migrated else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=get_settings().log_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)

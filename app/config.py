@@ -63,10 +63,27 @@ class Settings(BaseSettings):
     rate_limit_key_prefix: str = Field(
         default="binome", description="prefix of the counters' keys in a shared store"
     )
+    max_concurrent_requests: int = Field(
+        default=16,
+        ge=1,
+        le=200,
+        description="requests one server process works on at once (each may hold a "
+        "database connection: the pool is sized from it)",
+    )
+    request_queue_depth: int = Field(
+        default=64, ge=0, description="requests waiting for capacity before a 503 at once"
+    )
+    request_queue_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="longest wait for capacity before a 503"
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="longest wait for a database connection"
+    )
     run_hold_file: str = Field(
         default="",
-        description="testing aid: while this file exists, runs wait in their solving phase "
-        "(still cancellable); empty in production",
+        description="testing aid: while this file exists, runs wait in the phase it names "
+        "(loading, solving or writing; empty file: solving), still cancellable; empty in "
+        "production",
     )
     session_secret: str = Field(
         default="",

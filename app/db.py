@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
@@ -145,8 +146,19 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
+    settings = get_settings()
+    # One connection per request in progress (the overload guard admits at most
+    # max_concurrent_requests), and a few for the background threads (housekeeping,
+    # queue) — so that an admitted request never waits for a connection.
     return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+        url,
+        # Errors name the statement, never its values: no personal data in the logs, and
+        # no megabytes of ids when a statement fails.
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=settings.max_concurrent_requests,
+        max_overflow=4,
+        pool_timeout=settings.db_pool_timeout_seconds,
     )
 
 
@@ -322,3 +334,29 @@ def analyze(engine: Engine, *tables: Table) -> None:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         for table in tables:
             connection.exec_driver_sql(f"ANALYZE {table.name}")
+
+
+def analyze_stale(engine: Engine, *tables: Table, changed: float = 0.1) -> list[str]:
+    """``ANALYZE`` those of ``tables`` never analysed, or changed by more than ``changed``
+    of their rows since (PostgreSQL): a bulk import followed at once by a run would
+    otherwise be planned on the statistics of empty tables. Returns the tables analysed."""
+    if engine.dialect.name != "postgresql":
+        return []
+    names = [t.name for t in tables]
+    with engine.connect() as connection:
+        stale = [
+            str(name)
+            for (name,) in connection.execute(
+                text(
+                    "SELECT s.relname FROM pg_stat_user_tables s "
+                    "JOIN pg_class c ON c.oid = s.relid "
+                    "WHERE s.relname = ANY(:names) AND s.schemaname = current_schema() AND "
+                    "((s.last_analyze IS NULL AND s.last_autoanalyze IS NULL) "
+                    " OR s.n_mod_since_analyze > :changed * greatest(c.reltuples, 1))"
+                ),
+                {"names": names, "changed": changed},
+            )
+        ]
+    if stale:
+        analyze(engine, *(t for t in tables if t.name in stale))
+    return stale

@@ -14,6 +14,7 @@ from app import problems
 from app.config import get_settings
 from app.exports.negotiation import CsvNegotiation
 from app.i18n.middleware import TranslationMiddleware
+from app.overload.guard import OverloadGuard, guard_options
 from app.pagination import reject_unknown_query
 from app.privacy import logs
 from app.ratelimit import RateLimiter
@@ -67,6 +68,7 @@ def create_app() -> FastAPI:
     app.add_middleware(CsvNegotiation)
     logs.install()  # personal query values never reach the access log
     app.state.rate_limiter = RateLimiter.from_settings(get_settings())
+    app.add_middleware(OverloadGuard, **guard_options())
     for router in domain_routers():
         app.include_router(
             router,

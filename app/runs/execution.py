@@ -31,11 +31,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import matching
-from app.db import engine_for, utcnow
+from app.db import analyze_stale, engine_for, utcnow
 from app.identity.runs import people as identity_people
 from app.matches import service as matches
 from app.matches.models import Match, MatchStatus
 from app.privacy import retention
+from app.runs.liveness import fail_runs_of_stalled_jobs
 from app.runs.locks import lock_programmes
 from app.runs.models import (
     MatchingRun,
@@ -44,11 +45,16 @@ from app.runs.models import (
 )
 from app.runs.options import Cancelled, ExecutionOptions
 from app.runs.results import write_results
-from app.runs.snapshot import load, snapshot_session
+from app.runs.snapshot import SNAPSHOT_TABLES, load, snapshot_session
 
 logger = logging.getLogger("binome.runs")
 
 CLAIM_POLL_SECONDS = 1.0
+
+RUN_ROW_LOCK = {"key_share": True}
+"""``FOR NO KEY UPDATE`` on a run's row: the rows a results writer inserts reference the
+run (their foreign keys hold ``KEY SHARE`` on it until the commit), which a plain
+``FOR UPDATE`` would wait for — a cancel would then hang until the write ended."""
 
 
 def worker_name() -> str:
@@ -80,7 +86,7 @@ def fail_stale_runs(session: Session, stale_seconds: float, now: datetime | None
             # A run whose row is locked is being written (its heartbeat waits for that
             # lock): alive, skipped. PostgreSQL re-checks the condition on the rows it
             # locks, so a run that ended meanwhile is left alone too.
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, key_share=True)
         )
     )
     for run in stale:
@@ -96,7 +102,10 @@ def fail_stale_runs(session: Session, stale_seconds: float, now: datetime | None
 
 
 def housekeeping(engine: Engine, stale_seconds: float) -> None:
-    """Periodic tidying: stale runs failed, due proposals recorded as expired."""
+    """Periodic tidying: runs of dead workers failed (their job stalled in the queue, or
+    no heartbeat of their own for ``stale_seconds``), due proposals recorded as
+    expired."""
+    fail_runs_of_stalled_jobs(engine)
     with Session(engine) as session:
         has_stale = session.scalar(
             select(MatchingRun.id)
@@ -123,7 +132,7 @@ def housekeeping(engine: Engine, stale_seconds: float) -> None:
 def mark_failed(engine: Engine, run_id: uuid.UUID, error: str) -> None:
     """Record a failure, unless the run already ended (a late or duplicate report)."""
     with Session(engine) as session:
-        run = session.get(MatchingRun, run_id, with_for_update=True)
+        run = session.get(MatchingRun, run_id, with_for_update=RUN_ROW_LOCK)
         if run is None or run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
             return
         run.status = RunStatus.FAILED
@@ -158,8 +167,11 @@ class Heartbeat:
     """Background thread: refresh ``heartbeat_at`` and the progress of the current phase,
     watch for a cancellation request (every :data:`CANCEL_POLL_SECONDS`)."""
 
-    def __init__(self, engine: Engine, run_id: uuid.UUID, interval: float) -> None:
+    def __init__(
+        self, engine: Engine, run_id: uuid.UUID, interval: float, hold_file: str = ""
+    ) -> None:
         self.engine = engine
+        self.hold_file = hold_file
         self.run_id = run_id
         self.interval = interval
         self.cancelled = threading.Event()
@@ -224,6 +236,7 @@ class Heartbeat:
         cancelled meanwhile."""
         if done >= 0:
             self.done = done
+        hold(self.hold_file, self.phase, self.cancelled)
         self.check()
 
     def solved(self, done: float) -> None:
@@ -255,7 +268,7 @@ def claim(engine: Engine, run_id: uuid.UUID, options: ExecutionOptions) -> bool:
                 return False
             lock_programmes(session, [uuid.UUID(p) for p in run.programme_ids])
             fail_stale_runs(session, options.stale_seconds)
-            session.refresh(run, with_for_update=True)
+            session.refresh(run, with_for_update=RUN_ROW_LOCK)
             if run.status is not RunStatus.QUEUED:
                 session.commit()
                 return False
@@ -286,7 +299,7 @@ def execute_run(run_id: str | uuid.UUID, options: ExecutionOptions) -> str:
     if not claim(engine, run_id, options):
         return "skipped"
     try:
-        with Heartbeat(engine, run_id, options.heartbeat_seconds) as heartbeat:
+        with Heartbeat(engine, run_id, options.heartbeat_seconds, options.hold_file) as heartbeat:
             status = _execute(engine, run_id, options, heartbeat)
     except Cancelled:
         status = _finish_cancelled(engine, run_id)
@@ -300,7 +313,7 @@ def execute_run(run_id: str | uuid.UUID, options: ExecutionOptions) -> str:
 
 def _finish_cancelled(engine: Engine, run_id: uuid.UUID) -> str:
     with Session(engine) as session:
-        run = session.get(MatchingRun, run_id, with_for_update=True)
+        run = session.get(MatchingRun, run_id, with_for_update=RUN_ROW_LOCK)
         if run is not None and run.status is RunStatus.RUNNING:
             run.status = RunStatus.CANCELLED
             run.finished_at = utcnow()
@@ -313,6 +326,7 @@ def _execute(
 ) -> str:
     phases: dict[str, float] = {}
     clock = time.monotonic()
+    analyze_stale(engine, *SNAPSHOT_TABLES)
     with snapshot_session(engine) as session:
         run = session.get(MatchingRun, run_id)
         assert run is not None
@@ -356,8 +370,21 @@ def _stop_check(heartbeat: Heartbeat, hold_file: str) -> matching.StopCheck:
     cancel or kill a run in the middle of a solve deterministically."""
 
     def stop() -> bool:
-        while hold_file and os.path.exists(hold_file) and not heartbeat.cancelled.is_set():
-            time.sleep(0.02)
+        hold(hold_file, RunPhase.SOLVING, heartbeat.cancelled)
         return heartbeat.cancelled.is_set()
 
     return stop
+
+
+def hold(hold_file: str, phase: RunPhase, cancelled: threading.Event) -> None:
+    """Testing aid: wait while ``hold_file`` exists and names ``phase`` (an empty file
+    holds the solving phase), unless the run is cancelled."""
+    while hold_file and not cancelled.is_set():
+        try:
+            with open(hold_file) as file:
+                held = file.read().strip() or RunPhase.SOLVING.value
+        except FileNotFoundError:
+            return
+        if held != phase.value:
+            return
+        time.sleep(0.02)

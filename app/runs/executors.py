@@ -55,6 +55,8 @@ class QueueExecutor:
         self.database_url = database_url
         self.app = build_app(database_url, min_size=1, max_size=4)
         self._opened = False
+        self._started = False
+        self._stop = threading.Event()
         self._lock = threading.Lock()
 
     def _open(self) -> None:
@@ -75,15 +77,28 @@ class QueueExecutor:
 
     def stop(self) -> None:
         with self._lock:
+            self._stop.set()
+            self._stop = threading.Event()
+            self._started = False
             if self._opened:
                 self.app.close()
                 self._opened = False
 
     def start(self) -> None:
-        """Queue the runs that a service process committed but died before queueing
-        (``binome worker`` processes sweep the stale running ones). Another process may
-        be queueing one of them right now: a run queued twice still executes once, the
+        """Queue the runs that a service process committed but died before queueing, and
+        watch over the running ones: a housekeeping thread fails the runs whose worker
+        died, whether or not any worker is alive to notice. Another process may be
+        queueing one of them right now: a run queued twice still executes once, the
         second job finds it taken."""
+        with self._lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(
+                    target=_housekeeping_loop,
+                    args=(self.database_url, self._stop),
+                    name="runs-housekeeping",
+                    daemon=True,
+                ).start()
         for run_id in _queued_runs(self.database_url, without_job=True):
             job_id = self.submit(run_id)
             with Session(engine_for(self.database_url)) as session:
@@ -147,14 +162,7 @@ class PoolExecutor:
         pool.shutdown(wait=True, cancel_futures=True)
 
     def _housekeeping(self, stop: threading.Event) -> None:
-        while True:
-            stale_seconds = ExecutionOptions.from_settings().stale_seconds
-            if stop.wait(max(0.2, min(30.0, stale_seconds / 4))):
-                return
-            try:
-                housekeeping(engine_for(self.database_url), stale_seconds)
-            except Exception:
-                logger.exception("housekeeping failed")
+        _housekeeping_loop(self.database_url, stop)
 
     def submit(self, run_id: uuid.UUID) -> int | None:
         self.start()
@@ -214,6 +222,23 @@ class PoolExecutor:
 
     def cancel(self, run: MatchingRun) -> None:
         return None
+
+
+HOUSEKEEPING_MAX_SECONDS = 5.0
+
+
+def _housekeeping_loop(database_url: str, stop: threading.Event) -> None:
+    """In the service process, whichever the executor: every quarter of the stale delay
+    (at most 5 s), fail the runs whose process died and expire due proposals. A run whose
+    worker died is failed at most 5 s after the stale delay, even if no worker is left."""
+    while True:
+        stale_seconds = ExecutionOptions.from_settings().stale_seconds
+        if stop.wait(max(0.2, min(HOUSEKEEPING_MAX_SECONDS, stale_seconds / 4))):
+            return
+        try:
+            housekeeping(engine_for(database_url), stale_seconds)
+        except Exception:
+            logger.exception("housekeeping failed")
 
 
 def _fail_if_running(engine: Engine, run_id: uuid.UUID) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app.db import in_values
 from app.programmes.models import Programme
 
 # pg_advisory_xact_lock key of the results-writing section ("BNMW" in ASCII).
@@ -33,7 +34,10 @@ def lock_programmes(session: Session, programme_ids: Iterable[uuid.UUID]) -> Non
         return
     ids = sorted(set(programme_ids))
     session.execute(
-        select(Programme.id).where(Programme.id.in_(ids)).order_by(Programme.id).with_for_update()
+        select(Programme.id)
+        .where(in_values(Programme.id, ids))
+        .order_by(Programme.id)
+        .with_for_update()
     ).all()
 
 

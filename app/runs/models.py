@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -107,6 +108,8 @@ class RunProposal(IdMixin, Base):
     or kept."""
 
     __tablename__ = "run_proposals"
+    # A page of proposals is a range of this index (the list is in position order).
+    __table_args__ = (Index("ix_run_proposals_run_id_position", "run_id", "position"),)
 
     run_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("matching_runs.id", ondelete="CASCADE"), index=True
@@ -143,6 +146,7 @@ class RunUnmatched(IdMixin, Base):
     """A young person of the run's scope left without a proposal, and why."""
 
     __tablename__ = "run_unmatched"
+    __table_args__ = (Index("ix_run_unmatched_run_id_position", "run_id", "position"),)
 
     run_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("matching_runs.id", ondelete="CASCADE"), index=True

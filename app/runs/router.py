@@ -57,7 +57,7 @@ def submit_run(
         ) from exc
     session.commit()
     response.headers["Location"] = f"/v1/matching-runs/{run.id}"
-    return RunRead.model_validate(run)
+    return service.read(session, run)
 
 
 SORT = sorting(
@@ -89,13 +89,17 @@ def list_runs(
         programme_id=programme_id,
         organisation_id=organisation_id,
     )
-    return page_of(session, stmt, page, RunRead, sort)
+    listed = page_of(session, stmt, page, RunRead, sort)
+    if any(r.status is RunStatus.QUEUED for r in listed.items) and service.no_live_worker(session):
+        for item in listed.items:
+            item.waiting_for_worker = item.status is RunStatus.QUEUED
+    return listed
 
 
 @router.get("/{run_id}", response_model=RunRead)
 def get_run(run_id: uuid.UUID, session: SessionDep, caller: AssociationDep) -> RunRead:
     """Status, phase and progress, timings, engine statistics, error."""
-    return RunRead.model_validate(service.get(session, caller, run_id))
+    return service.read(session, service.get(session, caller, run_id))
 
 
 @router.post("/{run_id}/cancel", response_model=RunRead, status_code=status.HTTP_202_ACCEPTED)
@@ -108,7 +112,7 @@ def cancel_run(
     session.commit()
     if run.status is RunStatus.CANCELLED:
         executor.cancel(run)
-    return RunRead.model_validate(run)
+    return service.read(session, run)
 
 
 @router.get("/{run_id}/proposals", response_model=Page[ProposalRead])

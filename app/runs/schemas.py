@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, computed_fiel
 from app.fields import DepartmentCode
 from app.runs.models import ProposalChange, RunMode, RunPhase, RunStatus
 
+MAX_RUN_DATE_AHEAD_DAYS = 366
+
 RUN_EXAMPLE: dict[str, Any] = {
     "departments": ["93"],
     "mode": "dry_run",
@@ -29,6 +31,12 @@ class RunCreate(BaseModel):
         max_length=101,
         description="keep only programmes covering one of these departments, and young "
         "people living in them",
+    )
+    run_date: date | None = Field(
+        default=None,
+        description="the day the run matches for (ages, background-check validity and "
+        "active supports are evaluated on it): today by default, not in the past, at most "
+        f"{MAX_RUN_DATE_AHEAD_DAYS} days ahead (e.g. to preview the September intake)",
     )
     mode: RunMode = Field(
         default=RunMode.DRY_RUN,
@@ -67,7 +75,10 @@ class RunTimings(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     queued_seconds: float | None
-    duration_seconds: float | None
+    duration_seconds: float | None = Field(description="from started_at to finished_at")
+    phases: dict[str, float] | None = Field(
+        description="seconds spent queued, loading, solving and writing (succeeded runs)"
+    )
 
 
 class RunRead(BaseModel):
@@ -88,6 +99,11 @@ class RunRead(BaseModel):
     phase: RunPhase
     progress: int = Field(description="percentage")
     cancel_requested: bool
+    waiting_for_worker: bool = Field(
+        default=False,
+        description="queued while no worker is alive to execute it (PostgreSQL: no "
+        "`binome worker` sent a queue heartbeat lately); start one",
+    )
     worker: str | None
     created_at: datetime
     started_at: datetime | None
@@ -112,6 +128,7 @@ class RunRead(BaseModel):
             finished_at=self.finished_at,
             queued_seconds=seconds(self.created_at, self.started_at),
             duration_seconds=seconds(self.started_at, self.finished_at),
+            phases=(self.stats or {}).get("phases"),
         )
 
 

@@ -19,6 +19,7 @@ from app.errors import Conflict, ValidationFailed, field_error
 from app.mentees.models import Mentee
 from app.programmes.models import Programme
 from app.runs.execution import fail_stale_runs, overlapping
+from app.runs.liveness import live_workers
 from app.runs.locks import lock_programmes
 from app.runs.models import (
     ACTIVE_RUN_STATUSES,
@@ -30,7 +31,7 @@ from app.runs.models import (
     RunStatus,
     RunUnmatched,
 )
-from app.runs.schemas import RunCreate
+from app.runs.schemas import MAX_RUN_DATE_AHEAD_DAYS, RunCreate, RunRead
 from app.runs.snapshot import programme_in_departments
 from app.vocabulary import Role
 
@@ -92,11 +93,29 @@ def checked_policy(policy: dict[str, Any]) -> dict[str, Any]:
     return {**policy, "mip_time_limit_s": limit}
 
 
+def checked_run_date(requested: date | None) -> date:
+    """The day a run matches for: today (UTC) unless given; never in the past, at most
+    :data:`MAX_RUN_DATE_AHEAD_DAYS` ahead."""
+    today = utcnow().date()
+    if requested is None:
+        return today
+    if requested < today:
+        raise field_error("run_date", f"must not be in the past (today is {today.isoformat()})")
+    latest = today + timedelta(days=MAX_RUN_DATE_AHEAD_DAYS)
+    if requested > latest:
+        raise field_error(
+            "run_date",
+            f"must be at most {MAX_RUN_DATE_AHEAD_DAYS} days ahead (until {latest.isoformat()})",
+        )
+    return requested
+
+
 def submit(session: Session, caller: Caller, data: RunCreate) -> MatchingRun:
     """A queued run, unless a queued or running run shares a programme with its scope
     (409 naming that run). The check runs under the scope's lock, so two overlapping
     submissions cannot both pass it."""
     policy = checked_policy(data.policy)
+    run_date = checked_run_date(data.run_date)
     programmes = resolve_scope(session, caller, data)
     lock_programmes(session, [p.id for p in programmes])
     # A run whose process died must not block this scope until the next sweep.
@@ -107,7 +126,7 @@ def submit(session: Session, caller: Caller, data: RunCreate) -> MatchingRun:
         requested_by_key_id=caller.key_id,
         mode=data.mode,
         status=RunStatus.QUEUED,
-        run_date=date.today(),
+        run_date=run_date,
         requested_programme_ids=[str(p) for p in data.programme_ids],
         departments=list(data.departments),
         programme_ids=[str(p.id) for p in programmes],
@@ -131,6 +150,18 @@ def submit(session: Session, caller: Caller, data: RunCreate) -> MatchingRun:
     session.flush()
     audit(session, Action.RUN, RecordType.MATCHING_RUN, run.id, organisation_id=run.organisation_id)
     return run
+
+
+def no_live_worker(session: Session) -> bool:
+    """Runs go through the queue and no worker sent it a heartbeat lately."""
+    return live_workers(session.connection()) == 0
+
+
+def read(session: Session, run: MatchingRun) -> RunRead:
+    """The run as the API shows it, saying whether it waits for a worker to exist."""
+    shown = RunRead.model_validate(run)
+    shown.waiting_for_worker = run.status is RunStatus.QUEUED and no_live_worker(session)
+    return shown
 
 
 def get(session: Session, caller: Caller, run_id: uuid.UUID) -> MatchingRun:
@@ -163,7 +194,13 @@ def query(
 def cancel(session: Session, caller: Caller, run_id: uuid.UUID) -> MatchingRun:
     """A queued run is cancelled at once; a running one at its next step, and in any case
     before it writes anything."""
-    run = get_visible(session, MatchingRun, run_id, visible(caller), for_update=True)
+    get_visible(session, MatchingRun, run_id, visible(caller))
+    run = session.scalars(
+        select(MatchingRun)
+        .where(MatchingRun.id == run_id)
+        .with_for_update(key_share=True)  # see RUN_ROW_LOCK
+        .execution_options(populate_existing=True)
+    ).one()
     if run.status not in ACTIVE_RUN_STATUSES:
         raise Conflict(
             f"run {run.id} already ended ({run.status.value})",

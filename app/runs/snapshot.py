@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Select, or_, select
+from sqlalchemy import Row, Select, Table, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -92,6 +92,19 @@ class Snapshot:
             "reconsidered_matches": len(self.reconsidered),
         }
 
+
+SNAPSHOT_TABLES: tuple[Table, ...] = tuple(
+    cast(Table, table)
+    for table in (
+        Mentee.__table__,
+        Mentor.__table__,
+        mentee_programmes,
+        mentor_programmes,
+        Support.__table__,
+        Match.__table__,
+    )
+)
+"""What the loading reads: analysed first where their statistics are stale."""
 
 Progress = Callable[[float], None]
 """Called with the fraction of the loading done; may raise to stop it (cancellation)."""

@@ -17,14 +17,18 @@ from sqlalchemy.engine import make_url
 from app.config import get_settings
 from app.db import engine_for
 from app.runs.execution import execute_run, housekeeping, worker_name
+from app.runs.liveness import (
+    QUEUE,
+    QUEUE_SCHEMA,
+    WORKER_HEARTBEAT_SECONDS,
+    WORKER_STALLED_SECONDS,
+)
 from app.runs.options import ExecutionOptions
 from app.webhooks.delivery import Deliverer
 
 logger = logging.getLogger("binome.worker")
 
 TASK_NAME = "binome.run_matching"
-QUEUE = "matching"
-QUEUE_SCHEMA = "procrastinate"
 
 
 def is_postgres(database_url: str) -> bool:
@@ -91,6 +95,10 @@ def run_worker(*, wait: bool = True, concurrency: int | None = None) -> None:
             name=worker_name(),
             concurrency=concurrency or settings.run_worker_concurrency,
             wait=wait,
+            # The queue's own liveness: /readyz and `binome status` count the workers
+            # whose heartbeat is fresh, and the jobs of silent ones are stalled.
+            update_heartbeat_interval=WORKER_HEARTBEAT_SECONDS,
+            stalled_worker_timeout=WORKER_STALLED_SECONDS,
         )
     finally:
         stop.set()

@@ -13,10 +13,25 @@ def test_liveness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_ready_when_migrated(client: TestClient) -> None:
+def test_ready_when_migrated(client: TestClient, db_url: str) -> None:
+    """Ready; on PostgreSQL with no worker alive, a warning says runs will wait."""
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready"}
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["queued_runs"] == 0
+    if db_url.startswith("postgresql"):
+        assert body["executor"] == "queue"
+        assert body["live_workers"] == 0
+        assert [w["code"] for w in body["warnings"]] == ["waiting_for_worker"]
+    else:
+        assert body == {
+            "status": "ready",
+            "executor": "pool",
+            "live_workers": None,
+            "queued_runs": 0,
+            "warnings": [],
+        }
 
 
 def test_not_ready_before_migrations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

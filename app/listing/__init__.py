@@ -1,0 +1,1 @@
+"""What the list endpoints need from the database to page fast at national scale."""

@@ -61,7 +61,7 @@ import time
 
 import numpy as np
 
-from app.matching.arrays import BoolArray, IntArray
+from app.matching.arrays import BoolArray, FloatArray, IntArray
 from app.matching.candidates import CandidateArcs
 from app.matching.flows import (
     components,
@@ -74,10 +74,6 @@ from app.matching.flows import (
 from app.matching.integer import LP_MAX_ARCS, MIP_MAX_ARCS, LpResult, lp_relaxation, solve_mip
 from app.matching.lagrangian import lagrangian
 from app.matching.monitor import UNWATCHED, Monitor
-
-LAGRANGE_BUDGET_S = 8.0
-"""Wall-clock budget of the Lagrangian searches of one run (within the policy's time
-limit), shared among the components in proportion to their size."""
 
 OPTIMAL = "optimal"
 FEASIBLE = "feasible"
@@ -97,6 +93,16 @@ class SolveOutcome:
     mip_components: int
     seconds_build: float
     seconds_solve: float
+    relaxed: IntArray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    """The flow relaxation's solution (optimal for ``big + score`` weights, no prices)."""
+    count_prices: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """Programme prices found by the LP or Lagrangian search, per unit of count weight
+    (0 where none was needed); used for the dual certificate (:mod:`app.matching.duals`)."""
+    score_prices: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """Programme prices in score points, beyond ``count_prices``."""
+    time_limit_hit: bool = False
+    """The safety time limit (``Policy.mip_time_limit_s``) stopped a search: the answer
+    may then depend on the machine's load."""
 
 
 def solve_arcs(
@@ -123,12 +129,26 @@ def solve_arcs(
     relax_score = int(arcs.score[chosen].sum())
     load = np.bincount(arcs.programme[chosen], minlength=programme_remaining.size)
     over = np.flatnonzero(load > programme_remaining)
+    count_prices = np.zeros(programme_remaining.size)
+    score_prices = np.zeros(programme_remaining.size)
     if over.size == 0:
         solve_s = time.perf_counter() - t0 - build_s
         return SolveOutcome(
-            chosen, OPTIMAL, relax_count, relax_score, n_components, True, 0, build_s, solve_s
+            chosen,
+            OPTIMAL,
+            relax_count,
+            relax_score,
+            n_components,
+            True,
+            0,
+            build_s,
+            solve_s,
+            chosen,
+            count_prices,
+            score_prices,
         )
 
+    # A safety stop only: work limits (iterations, nodes) bound every search.
     deadline = time.perf_counter() + mip_time_limit_s
     affected = np.unique(labels[np.isin(arcs.programme, over)])
     in_affected: BoolArray = np.isin(labels, affected)
@@ -165,6 +185,9 @@ def solve_arcs(
             if tried
             else LpResult(None, None)
         )
+        if lp.programmes.size:
+            count_prices[lp.programmes] = lp.count_prices
+            score_prices[lp.programmes] = lp.score_prices
         exact_lp = lp.chosen
         if exact_lp is not None:
             result.append(exact_lp)
@@ -189,23 +212,10 @@ def solve_arcs(
         proven_all &= mip.proven
         bound_count -= relaxed[0] - mip.bound_matched
         bound_score -= relaxed[1] - mip.bound_score
-    # Components too large for the LP (or left when time ran out): Lagrangian search,
-    # each within a share of the remaining time proportional to what its repaired
-    # solution misses from the relaxation (count, or score for ``quality_first``).
-    end = min(deadline, time.perf_counter() + LAGRANGE_BUDGET_S)
-
-    def missing(item: tuple[IntArray, IntArray, IntArray, tuple[int, int], int | None]) -> int:
-        _, _, kept_c, relaxed_c, _ = item
-        if quality_first:
-            return 1 + relaxed_c[1] - int(arcs.score[kept_c].sum())
-        return 1 + relaxed_c[0] - int(kept_c.size)
-
-    left = sum(missing(item) for item in lagrange)
+    # Components too large for the LP: Lagrangian search, a fixed number of iterations
+    # each (a work limit: the answer does not depend on the machine's load).
     for done, item in enumerate(lagrange):
         idx, chosen_c, kept, relaxed, lp_count = item
-        now = time.perf_counter()
-        share = now + max(0.0, end - now) * missing(item) / left
-        left -= missing(item)
         lag = lagrangian(
             arcs,
             idx,
@@ -214,9 +224,15 @@ def solve_arcs(
             mentor_remaining,
             programme_remaining,
             quality_first,
-            share,
+            deadline,
             monitor=lagrange_part.part(done / len(lagrange), (done + 1) / len(lagrange)),
         )
+        local = np.unique(arcs.programme[idx])
+        if lag.big:
+            count_prices[local] = lag.prices[local] / lag.big
+            score_prices[local] = 0.0
+        else:
+            score_prices[local] = lag.prices[local]
         reached = (int(lag.chosen.size), int(arcs.score[lag.chosen].sum()))
         lag_count = lag.bound_matched
         if lp_count is not None:
@@ -237,4 +253,8 @@ def solve_arcs(
         mip_components,
         build_s,
         solve_s,
+        chosen,
+        count_prices,
+        score_prices,
+        time.perf_counter() >= deadline,
     )

@@ -2,11 +2,12 @@
 proposed again gets a reason.
 
 ``Policy.stability`` = s: an arc that is a current pair (same young person, volunteer,
-programme and need) weighs ``score + s`` (``score + 2s`` for an accepted or active
-match). The objective stays lexicographic: coverage first, then score plus bonus. So
-among solutions of equal coverage the engine keeps the current pairs, and a current
-pair changes only when its old form is no longer feasible, when coverage requires it,
-or when the score gained exceeds the bonus it loses.
+programme and need) weighs ``score + s + 1`` (``score + 2s + 1`` for an accepted or
+active match). The objective stays lexicographic: coverage first, then score plus
+bonus. So among solutions of equal coverage the engine keeps the current pairs, and a
+current pair changes only when its old form is no longer feasible, when coverage
+requires it, or when the total score gained is more than s per unaccepted pair
+changed (2s per accepted one).
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def bonus(problem: MatchingProblem, arrs: ProblemArrays) -> Bonus:
             if e is None or m is None or p is None:
                 continue
             key = ((e * n_m + m) * n_p + p) * 8 + NEED_INDEX[pair.need]
-            best[key] = max(best.get(key, 0), weight * (2 if pair.accepted else 1))
+            # One point more than the threshold: a gain of exactly it is not enough.
+            best[key] = max(best.get(key, 0), weight * (2 if pair.accepted else 1) + 1)
     keys = np.array(sorted(best), dtype=np.int64)
     return Bonus(keys, np.array([best[k] for k in keys.tolist()], dtype=np.int64))
 
@@ -141,9 +143,13 @@ def changes(
             now[0] if now else None,
         )
 
+    by_mentor: Counter[str] = Counter()
+    by_prog: Counter[str] = Counter()
     for pair in problem.current_pairs:
         if got.get(pair.mentee_id) == (pair.mentor_id, pair.programme_id, NEED_INDEX[pair.need]):
             kept += 1
+            by_mentor[pair.mentor_id] += 1
+            by_prog[pair.programme_id] += 1
             continue
         e, m, p = (
             mentees.get(pair.mentee_id),
@@ -170,9 +176,10 @@ def changes(
             out.append(change(pair, NO_LONGER_FEASIBLE))
         else:
             feasible.append(pair)
-    # Capacity: more current pairs on a volunteer or programme than it now takes.
-    by_mentor = Counter(pair.mentor_id for pair in feasible)
-    by_prog = Counter(pair.programme_id for pair in feasible)
+            by_mentor[pair.mentor_id] += 1
+            by_prog[pair.programme_id] += 1
+    # Capacity: more (feasible) current pairs on a volunteer or programme than it now
+    # takes.
     for pair in feasible:
         if (
             by_mentor[pair.mentor_id] > ctx.mentor_remaining[pair.mentor_id]

@@ -128,3 +128,49 @@ def exact_optimum_milp(problem: MatchingProblem) -> tuple[int, int]:
         ]
     x = solve(score, cons) > 0.5
     return int(x.sum()), round(float(score[x].sum()))
+
+
+def most_pairs_kept(problem: MatchingProblem) -> tuple[int, int]:
+    """(the maximum count, the most current pairs kept among the solutions of that
+    count): the fewest changes a rematch is forced to make, by HiGHS on every option."""
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import csr_matrix, vstack
+
+    ctx = build_context(problem)
+    quads = feasible_quads(problem)
+    current = {(p.mentee_id, p.mentor_id, p.programme_id, p.need) for p in problem.current_pairs}
+    if not quads:
+        return 0, 0
+    n = len(quads)
+    rows, uppers = [], []
+    for key, limit in (
+        (0, {e.id: 1 for e in problem.mentees}),
+        (1, ctx.mentor_remaining),
+        (2, ctx.programme_remaining),
+    ):
+        groups: dict[str, list[int]] = {}
+        for j, q in enumerate(quads):
+            groups.setdefault(str(q[key]), []).append(j)
+        for gid, members in sorted(groups.items()):
+            rows.append(members)
+            uppers.append(float(limit[gid]))
+    r = [i for i, members in enumerate(rows) for _ in members]
+    c = [j for members in rows for j in members]
+    matrix = csr_matrix((np.ones(len(c)), (r, c)), shape=(len(rows), n))
+    ones, bounds, integral = np.ones(n), Bounds(0, 1), np.ones(n)
+    cons = [LinearConstraint(matrix, -np.inf, np.array(uppers))]
+    first = milp(-ones, constraints=cons, integrality=integral, bounds=bounds)
+    assert first.status == 0
+    best = round(-first.fun)
+    kept = np.array([float(q[:4] in current) for q in quads])
+    cons = [
+        LinearConstraint(
+            vstack([matrix, csr_matrix(ones)]),
+            np.r_[np.full(len(rows), -np.inf), best],
+            np.r_[uppers, np.inf],
+        )
+    ]
+    second = milp(-kept, constraints=cons, integrality=integral, bounds=bounds)
+    assert second.status == 0
+    return best, round(-second.fun)

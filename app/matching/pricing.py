@@ -26,6 +26,7 @@ is ``feasible`` and the bounds are those of the certificate lifted to every opti
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from datetime import date
 
@@ -138,12 +139,11 @@ def complete(
             else np.zeros(programme_cap.size)
         ).astype(np.int64)
         cert = certificate(arcs, beta, prices, mentor_cap, programme_cap, n_e)
-        d_a = cert.value(mentor_cap, programme_cap)
         z = beta * int(chosen.size) + int(arcs.score[chosen].sum())
-        gap = max(0, d_a - z)
+        gaps = _Gaps.of(cert, arcs, outcome, mentor_cap, programme_cap, n_e, n_m, n_p)
         # Young people whose options were not all generated, and whose dual leaves room
         # for one of them: enumerate all their options (once).
-        room = beta + best - cert.u > -gap
+        room = beta + best - cert.u + gaps.mentee + 2 * gaps.largest > 0
         todo = unknown & room
         if policy.pricing is False:
             todo = unknown.copy()  # counted, to report what the cap left out
@@ -156,7 +156,7 @@ def complete(
         rc = cert.reduced_costs(out)
         lifted = _lift(cert, out, rc, unknown, beta, best)
         d_all = lifted.value(mentor_cap, programme_cap)
-        joining = rc > -gap
+        joining = rc > -gaps.threshold(out)
         if not joining.any() or z >= d_all:
             # Nothing left out can beat the solution: the optimum on ``arcs`` is the
             # optimum over every option.
@@ -182,8 +182,14 @@ def complete(
             )
         new = subset(out, np.flatnonzero(joining))
         added += len(new)
-        arcs = merge(arcs, new, n_m, n_p)
-        outcome = solve(arcs, rounds)
+        merged = merge(arcs, new, n_m, n_p)
+        again = functools.partial(_at, solve, rounds)
+        outcome = _resolve(arcs, outcome, merged, new, n_m, n_p, again)
+        arcs = merged
+
+
+def _at(solve: Solve, round_: int, arcs: CandidateArcs) -> SolveOutcome:
+    return solve(arcs, round_)
 
 
 def _best_sum(arcs: CandidateArcs, n_e: int) -> int:
@@ -208,3 +214,140 @@ def _lift(
         np.maximum.at(lift, out.mentee, rc)
     lift = np.maximum(lift, np.where(unknown, beta + best - cert.u, 0))
     return dataclasses.replace(cert, u=cert.u + lift)
+
+
+def _resolve(
+    old: CandidateArcs,
+    before: SolveOutcome,
+    arcs: CandidateArcs,
+    new: CandidateArcs,
+    n_m: int,
+    n_p: int,
+    solve: Callable[[CandidateArcs], SolveOutcome],
+) -> SolveOutcome:
+    """The solve of ``arcs`` (``old`` plus ``new``), re-solving only the components the
+    new arcs touch: the others are the same problems as before, with the same answer."""
+    n_e = int(max(old.mentee.max(initial=-1), new.mentee.max(initial=-1))) + 1
+    touched_labels = np.unique(
+        before.labels[np.isin(old.mentee, new.mentee) | np.isin(old.mentor, new.mentor)]
+    )
+    touched = np.zeros(n_e, dtype=np.bool_)
+    touched[new.mentee] = True
+    touched[old.mentee[np.isin(before.labels, touched_labels)]] = True
+    # Old arcs of untouched components are in ``arcs`` unchanged (same key, same need).
+    key_new = _keys(arcs, n_m, n_p)
+    order = np.argsort(key_new)
+    keep_old = ~touched[old.mentee]
+    at = order[np.searchsorted(key_new[order], _keys(old, n_m, n_p)[keep_old])]
+    position = np.full(len(old), -1, dtype=np.int64)
+    position[keep_old] = at
+    redo = np.flatnonzero(touched[arcs.mentee])
+    part = solve(subset(arcs, redo))
+    old_chosen = before.chosen[keep_old[before.chosen]]
+    chosen = np.sort(np.concatenate([position[old_chosen], redo[part.chosen]]))
+    labels = np.zeros(len(arcs), dtype=np.int64)
+    labels[at] = before.labels[keep_old]
+    offset = int(before.labels.max(initial=-1)) + 1
+    labels[redo] = offset + part.labels
+    kept_labels = np.ones(offset, dtype=np.bool_)
+    kept_labels[touched_labels] = False
+
+    def joined(a: IntArray, b: IntArray) -> IntArray:
+        return np.concatenate([np.where(kept_labels, a, 0), b])
+
+    matched = joined(before.component_matched, part.component_matched)
+    score = joined(before.component_score, part.component_score)
+    proven = np.concatenate([before.component_proven | ~kept_labels, part.component_proven])
+    size = max(before.count_prices.size, part.count_prices.size)
+    count_prices, score_prices = np.zeros(size), np.zeros(size)
+    if before.count_prices.size:
+        count_prices[:], score_prices[:] = before.count_prices, before.score_prices
+    progs = np.unique(arcs.programme[redo])
+    if part.count_prices.size:
+        count_prices[progs] = part.count_prices[progs]
+        score_prices[progs] = part.score_prices[progs]
+    return dataclasses.replace(
+        part,
+        chosen=chosen,
+        status=OPTIMAL if proven.all() else FEASIBLE,
+        bound_matched=int(matched.sum()),
+        bound_score=int(score.sum()),
+        components=int(np.unique(labels).size),
+        relaxation_exact=before.relaxation_exact and part.relaxation_exact,
+        mip_components=before.mip_components + part.mip_components,
+        count_prices=count_prices,
+        score_prices=score_prices,
+        time_limit_hit=before.time_limit_hit or part.time_limit_hit,
+        labels=labels,
+        component_matched=matched,
+        component_score=score,
+        component_proven=proven,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Gaps:
+    """Gap of the certificate on each component of the arcs (its dual value minus the
+    value of the solution there), seen from each mentee, mentor and programme.
+
+    An option left out can only beat the solution with the help of the components it
+    touches: one that touches none with a gap needs a positive reduced cost; one that
+    touches some must have ``rc`` above minus the sum of their gaps (a solution using
+    no option left out touching a component is at most its optimum there, proven by
+    the solve; using some, the certificate bounds it). A component proven optimal by
+    the MIP with a fractional LP has a gap; the others, in practice, none."""
+
+    mentee: IntArray
+    mentor: IntArray
+    programme: IntArray
+    m_comp: IntArray
+    e_comp: IntArray
+    p_comp: IntArray
+    largest: int
+
+    @classmethod
+    def of(
+        cls,
+        cert: Certificate,
+        arcs: CandidateArcs,
+        outcome: SolveOutcome,
+        mentor_cap: IntArray,
+        programme_cap: IntArray,
+        n_e: int,
+        n_m: int,
+        n_p: int,
+    ) -> _Gaps:
+        labels = outcome.labels
+        n_c = int(labels.max(initial=-1)) + 2  # last: no component
+        e_comp = np.full(n_e, n_c - 1, dtype=np.int64)
+        m_comp = np.full(n_m, n_c - 1, dtype=np.int64)
+        p_comp = np.full(max(n_p, programme_cap.size), n_c - 1, dtype=np.int64)
+        e_comp[arcs.mentee] = labels
+        m_comp[arcs.mentor] = labels
+        p_comp[arcs.programme] = labels
+        dual = (
+            np.bincount(e_comp, weights=cert.u.astype(np.float64), minlength=n_c)
+            + np.bincount(m_comp, weights=(mentor_cap * cert.v).astype(np.float64), minlength=n_c)
+            + np.bincount(
+                p_comp[: programme_cap.size],
+                weights=(programme_cap * cert.pi).astype(np.float64),
+                minlength=n_c,
+            )
+        )
+        chosen = outcome.chosen
+        value = np.bincount(
+            labels[chosen],
+            weights=(cert.beta + arcs.score[chosen]).astype(np.float64),
+            minlength=n_c,
+        )
+        gap = np.maximum(0, np.ceil(dual - value)).astype(np.int64)
+        gap[n_c - 1] = 0
+        return cls(gap[e_comp], gap[m_comp], gap[p_comp], m_comp, e_comp, p_comp, int(gap.max()))
+
+    def threshold(self, out: CandidateArcs) -> IntArray:
+        """Sum of the gaps of the distinct components each arc touches."""
+        ce, cm, cp = self.e_comp[out.mentee], self.m_comp[out.mentor], self.p_comp[out.programme]
+        total = self.mentee[out.mentee].copy()
+        total += np.where(cm != ce, self.mentor[out.mentor], 0)
+        total += np.where((cp != ce) & (cp != cm), self.programme[out.programme], 0)
+        return np.asarray(total, dtype=np.int64)

@@ -103,6 +103,13 @@ class SolveOutcome:
     time_limit_hit: bool = False
     """The safety time limit (``Policy.mip_time_limit_s``) stopped a search: the answer
     may then depend on the machine's load."""
+    labels: IntArray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    """Component of each arc; the three arrays below are indexed by component."""
+    component_matched: IntArray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    """Bound on the count of each component."""
+    component_score: IntArray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    """Bound on the score of each component (at its count bound)."""
+    component_proven: BoolArray = dataclasses.field(default_factory=lambda: np.zeros(0, np.bool_))
 
 
 def solve_arcs(
@@ -122,6 +129,7 @@ def solve_arcs(
         arcs, int(arcs.mentee.max()) + 1, mentor_remaining.size, programme_remaining.size
     )
     n_components = int(np.unique(labels).size)
+    n_labels = int(labels.max()) + 1
     chosen, build_s = relaxation_by_component(
         arcs, labels, mentor_remaining, programme_remaining, quality_first, monitor.part(0, 0.5)
     )
@@ -131,6 +139,11 @@ def solve_arcs(
     over = np.flatnonzero(load > programme_remaining)
     count_prices = np.zeros(programme_remaining.size)
     score_prices = np.zeros(programme_remaining.size)
+    comp_bc = np.bincount(labels[chosen], minlength=n_labels).astype(np.int64)
+    comp_bs = np.bincount(
+        labels[chosen], weights=arcs.score[chosen].astype(np.float64), minlength=n_labels
+    ).astype(np.int64)
+    comp_proven = np.ones(n_labels, dtype=np.bool_)
     if over.size == 0:
         solve_s = time.perf_counter() - t0 - build_s
         return SolveOutcome(
@@ -146,6 +159,11 @@ def solve_arcs(
             chosen,
             count_prices,
             score_prices,
+            False,
+            labels,
+            comp_bc,
+            comp_bs,
+            comp_proven,
         )
 
     # A safety stop only: work limits (iterations, nodes) bound every search.
@@ -156,7 +174,7 @@ def solve_arcs(
     proven_all = True
     bound_count, bound_score = relax_count, relax_score
     mip_components = 0
-    lagrange: list[tuple[IntArray, IntArray, IntArray, tuple[int, int], int | None]] = []
+    lagrange: list[tuple[int, IntArray, IntArray, IntArray, tuple[int, int], int | None]] = []
     # Smallest components first: within the time limit, prove as many as possible.
     sizes = np.bincount(labels)[affected]
     exact_part, lagrange_part = monitor.part(0.5, 0.7), monitor.part(0.7, 1.0)
@@ -192,17 +210,21 @@ def solve_arcs(
         if exact_lp is not None:
             result.append(exact_lp)
             bound_count -= relaxed[0] - int(exact_lp.size)
+            comp_bc[c] -= relaxed[0] - int(exact_lp.size)
             bound_score -= relaxed[1] - int(arcs.score[exact_lp].sum())
+            comp_bs[c] -= relaxed[1] - int(arcs.score[exact_lp].sum())
             continue
         if not tried or idx.size > MIP_MAX_ARCS or time.perf_counter() >= deadline:
-            lagrange.append((idx, chosen_c, kept, relaxed, lp.bound_matched))
+            lagrange.append((c, idx, chosen_c, kept, relaxed, lp.bound_matched))
             continue
         if lp.bound_matched is not None and lp.bound_matched < relaxed[0]:
             # The LP bounds the count tighter than the flow (the score bound is then
             # recomputed by the MIP, see there).
             bound_count -= relaxed[0] - lp.bound_matched
+            comp_bc[c] -= relaxed[0] - lp.bound_matched
             cap = score_cap(arcs, idx, mentor_remaining, programme_remaining)
             bound_score += cap - relaxed[1]
+            comp_bs[c] += cap - relaxed[1]
             relaxed = (lp.bound_matched, cap)
         hint = greedy_fill(arcs, idx, kept, mentor_remaining, programme_remaining)
         mip = solve_mip(
@@ -210,12 +232,15 @@ def solve_arcs(
         )
         result.append(mip.chosen)
         proven_all &= mip.proven
+        comp_proven[c] &= mip.proven
         bound_count -= relaxed[0] - mip.bound_matched
+        comp_bc[c] -= relaxed[0] - mip.bound_matched
         bound_score -= relaxed[1] - mip.bound_score
+        comp_bs[c] -= relaxed[1] - mip.bound_score
     # Components too large for the LP: Lagrangian search, a fixed number of iterations
     # each (a work limit: the answer does not depend on the machine's load).
     for done, item in enumerate(lagrange):
-        idx, chosen_c, kept, relaxed, lp_count = item
+        c, idx, chosen_c, kept, relaxed, lp_count = item
         lag = lagrangian(
             arcs,
             idx,
@@ -239,8 +264,11 @@ def solve_arcs(
             lag_count = max(reached[0], min(lag_count, lp_count))
         result.append(lag.chosen)
         proven_all &= lag.proven or (reached[0] >= lag_count and reached[1] >= lag.bound_score)
+        comp_proven[c] &= lag.proven or (reached[0] >= lag_count and reached[1] >= lag.bound_score)
         bound_count -= relaxed[0] - lag_count
+        comp_bc[c] -= relaxed[0] - lag_count
         bound_score -= relaxed[1] - lag.bound_score
+        comp_bs[c] -= relaxed[1] - lag.bound_score
     final = np.sort(np.concatenate(result))
     solve_s = time.perf_counter() - t0 - build_s
     return SolveOutcome(
@@ -257,4 +285,8 @@ def solve_arcs(
         count_prices,
         score_prices,
         time.perf_counter() >= deadline,
+        labels,
+        comp_bc,
+        comp_bs,
+        comp_proven,
     )

@@ -108,7 +108,7 @@ class Policy:
     distance_half_km: float = 10.0
     waiting_cap_days: int = 365
     max_candidates_per_mentee: int | None = 24
-    mip_time_limit_s: float = 300.0
+    mip_time_limit_s: float = 60.0
     pricing: bool = True
     stability: int = 100
 

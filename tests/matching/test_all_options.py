@@ -68,3 +68,11 @@ def test_pricing_matters_on_these_instances():
 def test_the_completed_runs_priced_options_in():
     added = [solve(saturated_problem(seed)).stats.options_added for seed in range(20)]
     assert sum(a > 0 for a in added) >= 5
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_quality_first_over_every_option(seed):
+    pb = saturated_problem(seed, Policy(objective="quality_first"))
+    result, best = check(pb)
+    assert result.stats.status == "optimal"
+    assert result.stats.total_score == best[1]

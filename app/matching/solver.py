@@ -39,8 +39,8 @@ flow is a *relaxation*: its optimum is a valid bound. Then:
    (much tighter than the flow: multi-programme mentors no longer pass units to a
    programme the young person is not eligible for, once priced), and its solution,
    re-assigned and repaired, is a feasible one. It stops when both sides meet
-   (optimal), after ``LAGRANGE_ITERATIONS`` or at the end of ``LAGRANGE_BUDGET_S``,
-   shared among components in proportion to what their repaired solution misses.
+   (optimal) or after ``LAGRANGE_ITERATIONS`` (a work limit: the answer does not
+   depend on the machine's load; the policy's time limit is only a safety stop).
    With the lexicographic objective, the largest components start from the prices
    of a few cheap iterations on their core (each young person's three best arcs).
 

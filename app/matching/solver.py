@@ -30,9 +30,9 @@ flow is a *relaxation*: its optimum is a valid bound. Then:
    an 18k-arc component); if the LP optimum is fractional, SCIP up to ``MIP_MAX_ARCS``
    (both maximise ``big × count + score``, in one solve or, on large values, count
    then score: see :mod:`app.matching.integer`), hinted with the repaired solution
-   and bounded by the relaxation. Both run
-   under ``Policy.mip_time_limit_s``; when it is hit, the best solution is kept and
-   the proven gap reported;
+   and bounded by the relaxation. SCIP stops at ``MIP_NODE_LIMIT`` nodes (a work
+   limit); both stop at the safety limit ``Policy.mip_time_limit_s``; the best
+   solution is then kept and the proven gap reported;
 4. larger components (and those left when time ran out) get a Lagrangian search on
    their programme rows (:mod:`app.matching.lagrangian`): each iteration is one flow,
    like the relaxation, with programme prices on the arcs; its value bounds the component

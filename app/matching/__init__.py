@@ -18,6 +18,7 @@ from app.matching.monitor import Interrupted, ProgressReport, StopCheck
 from app.matching.policy import OBJECTIVES, Policy, PolicyError, Weights
 from app.matching.problem import (
     NEEDS,
+    CurrentPair,
     ExcludedPair,
     MatchingProblem,
     Mentee,
@@ -29,8 +30,10 @@ from app.matching.problem import (
     Support,
 )
 from app.matching.result import (
+    CHANGE_REASONS,
     REASONS,
     MatchingResult,
+    PairChange,
     Proposal,
     Stats,
     Timings,
@@ -40,9 +43,11 @@ from app.matching.scoring import ScoreBreakdown
 from app.matching.validate import validate
 
 __all__ = [
+    "CHANGE_REASONS",
     "NEEDS",
     "OBJECTIVES",
     "REASONS",
+    "CurrentPair",
     "ExcludedPair",
     "Interrupted",
     "MatchingProblem",
@@ -50,6 +55,7 @@ __all__ = [
     "Mentee",
     "Mentor",
     "Need",
+    "PairChange",
     "Policy",
     "PolicyError",
     "ProblemError",

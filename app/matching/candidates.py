@@ -58,6 +58,11 @@ class CandidateArcs:
     """Young people who had more feasible arcs than the cap."""
     eligible_by_programme: tuple[IntArray, ...]
     """Mentees eligible for each programme (rules 1 and 3, mentee side), for the funnel."""
+    saturated: BoolArray
+    """Per mentee: some k-d tree query returned its K nearest while more mentors were in
+    the tree, so feasible arcs may exist that were never generated."""
+    omitted: CandidateArcs | None = None
+    """Feasible arcs generated but cut by the per-mentee cap (same order)."""
 
     def __len__(self) -> int:
         return int(self.mentee.size)
@@ -89,20 +94,47 @@ def programme_mentors(arrs: ProblemArrays) -> list[IntArray]:
 
 
 def _query(
-    xyz: FloatArray, tree_mentors: IntArray, arrs: ProblemArrays, q: IntArray, k: int, ub: float
+    xyz: FloatArray,
+    tree_mentors: IntArray,
+    arrs: ProblemArrays,
+    q: IntArray,
+    k: int | None,
+    ub: float,
+    saturated: BoolArray,
 ) -> tuple[IntArray, IntArray, FloatArray]:
-    """K nearest of ``tree_mentors`` for mentees ``q``, flattened to (mentee, mentor, chord)."""
-    k = min(k, tree_mentors.size)
-    if k == 0 or q.size == 0:
+    """K nearest of ``tree_mentors`` for mentees ``q`` (every one within ``ub`` when ``k``
+    is None), flattened to (mentee, mentor, chord). Marks in ``saturated`` the mentees
+    whose query was cut at K while the tree held more mentors."""
+    if tree_mentors.size == 0 or q.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
     tree = cKDTree(xyz)
     # Threads only pay on large batches (their start-up dominates small queries).
     workers = -1 if q.size >= PARALLEL_QUERY_MIN else 1
+    if k is None:
+        if not np.isfinite(ub):  # remote at any distance: every mentor of the tree
+            rows = np.repeat(q, tree_mentors.size)
+            cols = np.tile(np.arange(tree_mentors.size), q.size)
+        else:
+            hits = tree.query_ball_point(
+                arrs.mentee_xyz[q], r=ub, workers=workers, return_sorted=False
+            )
+            lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=q.size)
+            rows = np.repeat(q, lengths)
+            cols = (
+                np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
+                if rows.size
+                else np.zeros(0, dtype=np.int64)
+            )
+        chord = np.linalg.norm(arrs.mentee_xyz[rows] - xyz[cols], axis=1)
+        return rows, tree_mentors[cols], chord
+    k = min(k, tree_mentors.size)
     dist, pos = tree.query(arrs.mentee_xyz[q], k=k, distance_upper_bound=ub, workers=workers)
     dist = np.asarray(dist).reshape(q.size, k)
     pos = np.asarray(pos).reshape(q.size, k)
     found = pos < tree_mentors.size
+    if k < tree_mentors.size:
+        saturated[q[found[:, -1]]] = True
     rows = np.broadcast_to(q[:, None], pos.shape)[found]
     return rows, tree_mentors[pos[found]], dist[found]
 
@@ -116,16 +148,23 @@ def _shared_languages(arrs: ProblemArrays, e: IntArray, m: IntArray) -> IntArray
     return np.asarray(np.bitwise_count(both).sum(axis=1), dtype=np.int64)
 
 
-def generate(arrs: ProblemArrays, policy: Policy, run_date: date) -> CandidateArcs:
+def generate(
+    arrs: ProblemArrays, policy: Policy, run_date: date, only: BoolArray | None = None
+) -> CandidateArcs:
+    """Candidate arcs of every mentee (the shortlist, see the module docstring), or, with
+    ``only``, every feasible arc of those mentees (no cap, exhaustive by radius)."""
     del run_date  # ages and background checks are already resolved in ``arrs``
-    cap = policy.max_candidates_per_mentee
-    k = len(arrs.mentors) if cap is None else cap + QUERY_SLACK
+    cap = None if only is not None else policy.max_candidates_per_mentee
+    k = None if cap is None else cap + QUERY_SLACK
+    saturated = np.zeros(len(arrs.mentees), dtype=np.bool_)
     by_programme = programme_mentors(arrs)
     parts: list[tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]] = []
     eligible_by_programme: list[IntArray] = []
     for p in range(len(arrs.programmes)):
         eligible = eligible_mentees(arrs, p)
         eligible_by_programme.append(np.flatnonzero(eligible))
+        if only is not None:
+            eligible &= only
         mentors_p = by_programme[p]
         mentors_p = mentors_p[arrs.mentor_remaining[mentors_p] > 0]
         if arrs.programme_remaining[p] == 0 or mentors_p.size == 0 or not eligible.any():
@@ -144,15 +183,16 @@ def generate(arrs: ProblemArrays, policy: Policy, run_date: date) -> CandidateAr
                 xyz = arrs.mentor_xyz[pool]
                 # Slightly enlarged bound: exact reach is re-checked on km below.
                 ub = km_to_chord(float(arrs.mentee_travel[q].max())) * (1 + 1e-9) + 1e-12
-                found = [_query(xyz, pool, arrs, q, k, ub)]
+                found = [_query(xyz, pool, arrs, q, k, ub, saturated)]
                 if arrs.programme_remote[p]:
                     rq = q[arrs.mentee_remote[q]]
                     rpool = pool[arrs.mentor_remote[pool]]
-                    found.append(_query(arrs.mentor_xyz[rpool], rpool, arrs, rq, k, np.inf))
+                    rxyz = arrs.mentor_xyz[rpool]
+                    found.append(_query(rxyz, rpool, arrs, rq, k, np.inf, saturated))
                 for e, m, chord in found:
                     if e.size:
                         parts.append((e, m, np.full(e.size, p), np.full(e.size, b), chord))
-    return _finish(arrs, policy, parts, cap, tuple(eligible_by_programme))
+    return _finish(arrs, policy, parts, cap, tuple(eligible_by_programme), saturated)
 
 
 def _finish(
@@ -161,6 +201,7 @@ def _finish(
     parts: list[tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]],
     cap: int | None,
     eligible_by_programme: tuple[IntArray, ...],
+    saturated: BoolArray,
 ) -> CandidateArcs:
     if parts:
         e, m, p, b = (np.concatenate([x[i] for x in parts]).astype(np.int64) for i in range(4))
@@ -215,13 +256,28 @@ def _finish(
     e, m, p, b, km, remote, shared, score = _take(order, e, m, p, b, km, remote, shared, score)
     considered = int(e.size)
     capped = 0
+    columns = (e, m, p, b, km, remote, shared, score)
+    omitted: CandidateArcs | None = None
     if cap is not None and e.size:
         starts = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
         counts = np.diff(np.r_[starts, e.size])
         pos = np.arange(e.size) - np.repeat(starts, counts)
         capped = int((counts > cap).sum())
         keep = pos < cap
-        e, m, p, b, km, remote, shared, score = _take(keep, e, m, p, b, km, remote, shared, score)
+        omitted = _arcs(_take(~keep, *columns), 0, 0, eligible_by_programme, saturated)
+        columns = tuple(_take(keep, *columns))  # type: ignore[assignment]
+    arcs = _arcs(list(columns), considered, capped, eligible_by_programme, saturated)
+    return dataclasses.replace(arcs, omitted=omitted)
+
+
+def _arcs(
+    columns: list[npt.NDArray[Any]],
+    considered: int,
+    capped: int,
+    eligible_by_programme: tuple[IntArray, ...],
+    saturated: BoolArray,
+) -> CandidateArcs:
+    e, m, p, b, km, remote, shared, score = columns
     return CandidateArcs(
         mentee=e,
         mentor=m,
@@ -234,4 +290,32 @@ def _finish(
         considered=considered,
         capped_mentees=capped,
         eligible_by_programme=eligible_by_programme,
+        saturated=saturated,
+    )
+
+
+def merge(base: CandidateArcs, extra: CandidateArcs, n_mentors: int, n_progs: int) -> CandidateArcs:
+    """``base`` with the arcs of ``extra`` whose (mentee, mentor, programme) it lacks, or
+    that score better there (another need), in the documented order."""
+    cols = [
+        np.concatenate([getattr(base, f), getattr(extra, f)])
+        for f in ("mentee", "mentor", "programme", "need", "distance_km", "remote")
+    ]
+    cols += [
+        np.concatenate([base.shared_languages, extra.shared_languages]),
+        np.concatenate([base.score, extra.score]),
+    ]
+    e, m, p, b, km, remote, shared, score = cols
+    key = (e * n_mentors + m) * max(1, n_progs) + p
+    order = np.lexsort((-score, key))
+    first = np.ones(order.size, dtype=np.bool_)
+    first[1:] = key[order][1:] != key[order][:-1]
+    sel = order[first]
+    e, m, p, b, km, remote, shared, score = _take(sel, e, m, p, b, km, remote, shared, score)
+    lowest = int(score.min()) if score.size else 0
+    span = (int(score.max()) if score.size else 0) - lowest + 1
+    order = np.lexsort((p, m, km, e * span + (span - 1 - (score - lowest))))
+    columns = _take(order, e, m, p, b, km, remote, shared, score)
+    return _arcs(
+        columns, base.considered, base.capped_mentees, base.eligible_by_programme, base.saturated
     )

@@ -27,6 +27,8 @@ LP_MAX_ARCS = 40_000
 100k, 60 s at 500k on the national benchmark)."""
 MIP_MAX_ARCS = 60_000
 """Largest component handed to SCIP when its LP optimum is fractional."""
+MIP_NODE_LIMIT = 20_000
+"""Work limit of one SCIP solve (branch-and-bound nodes): deterministic, unlike time."""
 
 # Loaded dynamically: its bundled type stub is partial (wrong array types) and, once
 # seen by mypy, hides the untyped rest of ``ortools.linear_solver``.
@@ -64,6 +66,12 @@ def constraint_rows(
         )
         rhs.append(cap[binding])
     return vstack(blocks, format="csr"), np.concatenate(rhs).astype(np.float64)
+
+
+def programme_rows(arcs: CandidateArcs, idx: IntArray, programme_remaining: IntArray) -> IntArray:
+    """Programmes of the last rows of :func:`constraint_rows`, in order."""
+    groups, counts = np.unique(arcs.programme[idx], return_counts=True)
+    return np.asarray(groups[counts > programme_remaining[groups]], dtype=np.int64)
 
 
 EXACT_OBJECTIVE = 1e8
@@ -122,6 +130,7 @@ class _Answer:
     values: FloatArray
     proven: bool
     bound: float
+    duals: FloatArray
 
 
 def _ask(kind: str, model: Any, deadline: float, hint: BoolArray | None = None) -> _Answer | None:
@@ -135,14 +144,17 @@ def _ask(kind: str, model: Any, deadline: float, hint: BoolArray | None = None) 
     solver.set_time_limit_in_seconds(max(0.001, deadline - time.perf_counter()))
     if kind == "scip":
         # OPTIMAL must mean optimal: no relative gap tolerance (the default is 1e-4).
-        solver.set_solver_specific_parameters("limits/gap = 0")
+        # A node limit, not the clock, bounds the search (same answer whatever the
+        # load); the time limit is only a safety stop far above it.
+        solver.set_solver_specific_parameters(f"limits/gap = 0\nlimits/nodes = {MIP_NODE_LIMIT}")
     solver.solve(model)
     status = solver.status()
     if status not in (mbh.SolveStatus.OPTIMAL, mbh.SolveStatus.FEASIBLE):
         return None
     proven = status == mbh.SolveStatus.OPTIMAL
     bound = solver.objective_value() if kind == "glop" else solver.best_objective_bound()
-    return _Answer(np.asarray(solver.variable_values()), proven, float(bound))
+    duals = np.asarray(solver.dual_values()) if kind == "glop" else np.zeros(0)
+    return _Answer(np.asarray(solver.variable_values()), proven, float(bound), duals)
 
 
 def _floor(bound: float) -> int:
@@ -156,6 +168,11 @@ class LpResult:
     """The LP optimum when it is integral (then optimal for the integer programme)."""
     bound_matched: int | None
     """Upper bound on the count (lexicographic) from the LP value, when solved."""
+    programmes: IntArray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    count_prices: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """Duals of the programme rows ``programmes`` per unit of the count weight ``big``."""
+    score_prices: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """Duals of the programme rows in score points (beyond ``count_prices × big``)."""
 
 
 def lp_relaxation(
@@ -174,11 +191,22 @@ def lp_relaxation(
     rows = (arcs, idx, mentor_remaining, programme_remaining)
     scores = arcs.score[idx].astype(np.float64)
     big = _count_weight(arcs, idx, quality_first)
+    progs = programme_rows(arcs, idx, programme_remaining)
+    n_rows = constraint_rows(*rows)[1].size
+    at = slice(n_rows - progs.size, n_rows)
     bound: int | None = None
+
+    def priced(chosen: IntArray | None, count_d: FloatArray, score_d: FloatArray) -> LpResult:
+        return LpResult(chosen, bound, progs, np.maximum(0, count_d), np.maximum(0, score_d))
+
     if quality_first or _scalarised(big, int(np.unique(arcs.mentee[idx]).size)):
         answer = _ask("glop", _model(*rows, big + scores), deadline)
         if answer is None or not answer.proven:
             return LpResult(None, None)
+        duals = answer.duals[at]
+        # Split the duals of ``big + score`` into a count part and a score part.
+        count_d = np.floor(duals / big + 1e-9) if big else np.zeros(progs.size)
+        score_d = duals - count_d * big
         if not quality_first:
             bound = int(np.floor(answer.bound / big + 1e-9))
     else:
@@ -186,15 +214,18 @@ def lp_relaxation(
         if count is None or not count.proven:
             return LpResult(None, None)
         bound = _floor(count.bound)
+        count_d = count.duals[at]
         if abs(count.bound - round(count.bound)) > 1e-6:
-            return LpResult(None, bound)  # fractional count: no integral optimum here
+            # fractional count: no integral optimum here
+            return priced(None, count_d, np.zeros(progs.size))
         answer = _ask("glop", _model(*rows, scores, at_least=bound), deadline)
         if answer is None or not answer.proven:
-            return LpResult(None, bound)
+            return priced(None, count_d, np.zeros(progs.size))
+        score_d = answer.duals[at]
     values = answer.values
     if np.any(np.abs(values - np.round(values)) > 1e-6):
-        return LpResult(None, bound)
-    return LpResult(np.sort(idx[values > 0.5]), bound)
+        return priced(None, count_d, score_d)
+    return priced(np.sort(idx[values > 0.5]), count_d, score_d)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -131,8 +131,8 @@ def lagrangian(
     ``relaxed``: the flow relaxation's solution on the component (the subproblem
     without prices); ``start``: a feasible solution; ``warm``: initial prices
     (components of ``CORE_MIN_ARCS`` arcs or more take them from their core, see
-    :func:`_core_prices`, unless ``use_core`` is false). Deterministic but for the
-    deadline, checked between iterations."""
+    :func:`_core_prices`, unless ``use_core`` is false). Deterministic: ``deadline``
+    is a safety stop only (checked between iterations)."""
     if use_core and warm is None and not quality_first and idx.size >= CORE_MIN_ARCS:
         core_run = _core_prices(
             arcs,

@@ -87,9 +87,20 @@ class Policy:
     each mentee (``None`` keeps all). Optimality is proven on the capped candidate graph;
     see ``docs/matching.md`` for the effect of the cap.
 
-    ``mip_time_limit_s``: wall-clock limit of the exact integer programme solved only on
-    components where programme capacity binds; when hit, the result is the best solution
-    found and the proven gap is reported.
+    ``pricing``: complete the shortlist by pricing out the options it left out (see
+    :mod:`app.matching.pricing`): the optimum is then the optimum over every feasible
+    option. ``False`` keeps the shortlist alone, for speed; the options it may have
+    cost are counted and the status is ``feasible`` unless none could matter.
+
+    ``stability``: points an existing pair earns by being proposed again (twice for an
+    accepted or active match): among solutions of equal coverage the engine keeps the
+    pairs that exist, and changes one for score only when the total score gained
+    exceeds this threshold. 0 turns it off.
+
+    ``mip_time_limit_s``: a safety stop in wall-clock seconds, far above the expected
+    time: every search is bounded by work limits (iterations, nodes), so the answer
+    does not depend on the machine's load unless this stop is hit (then reported in
+    ``stats.time_limit_hit``, with the best solution found and its proven gap).
     """
 
     objective: str = "lexicographic"
@@ -97,7 +108,9 @@ class Policy:
     distance_half_km: float = 10.0
     waiting_cap_days: int = 365
     max_candidates_per_mentee: int | None = 24
-    mip_time_limit_s: float = 20.0
+    mip_time_limit_s: float = 60.0
+    pricing: bool = True
+    stability: int = 100
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -112,6 +125,9 @@ class Policy:
         _int_in("waiting_cap_days", self.waiting_cap_days, 0, 3650)
         if self.max_candidates_per_mentee is not None:
             _int_in("max_candidates_per_mentee", self.max_candidates_per_mentee, 1, 10_000)
+        if not isinstance(self.pricing, bool):
+            raise PolicyError("pricing", "must be a boolean")
+        _int_in("stability", self.stability, WEIGHT_MIN, WEIGHT_MAX)
         object.__setattr__(
             self,
             "mip_time_limit_s",

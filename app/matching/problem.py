@@ -297,6 +297,28 @@ class ExcludedPair:
         _check_id(owner, "mentor_id", self.mentor_id)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class CurrentPair:
+    """A pair the previous run proposed (or a match accepted or active) that this run
+    reconsiders: the engine prefers to propose it again (``Policy.stability``) and says
+    why when it does not. Unlike a running match it holds no capacity."""
+
+    mentee_id: str
+    mentor_id: str
+    programme_id: str
+    need: str
+    accepted: bool = False
+    """Accepted or active (kept more firmly than an unaccepted proposal)."""
+
+    def __post_init__(self) -> None:
+        owner = f"current pair {self.mentee_id!r}-{self.mentor_id!r}"
+        for name in ("mentee_id", "mentor_id", "programme_id"):
+            _check_id(owner, name, getattr(self, name))
+        _check_needs(owner, "need", (self.need,), ranked=True)
+        _set(self, "need", str(self.need))
+        _check_bool(owner, "accepted", self.accepted)
+
+
 def _check_unique(kind: str, items: Sequence[Mentee | Mentor | Programme]) -> None:
     seen: set[str] = set()
     for i, item in enumerate(items):
@@ -317,6 +339,7 @@ class MatchingProblem:
     running_matches: tuple[RunningMatch, ...] = ()
     excluded_pairs: tuple[ExcludedPair, ...] = ()
     policy: Policy = dataclasses.field(default_factory=Policy)
+    current_pairs: tuple[CurrentPair, ...] = ()
 
     def __post_init__(self) -> None:
         _check_date("problem", "run_date", self.run_date)
@@ -327,6 +350,7 @@ class MatchingProblem:
             ("supports", Support),
             ("running_matches", RunningMatch),
             ("excluded_pairs", ExcludedPair),
+            ("current_pairs", CurrentPair),
         ):
             items = tuple(getattr(self, name))
             for i, item in enumerate(items):
@@ -336,5 +360,6 @@ class MatchingProblem:
         _check_unique("mentees", self.mentees)
         _check_unique("mentors", self.mentors)
         _check_unique("programmes", self.programmes)
+
         if not isinstance(self.policy, Policy):
             raise ProblemError("policy", "must be a Policy (see Policy.from_dict)")

@@ -56,6 +56,37 @@ class Unmatched:
     candidates: int = 0
 
 
+# Why a current pair (``MatchingProblem.current_pairs``) was not proposed again.
+NO_LONGER_FEASIBLE = "no_longer_feasible"
+CAPACITY_REDUCED = "capacity_reduced"
+COVERAGE_GAINED = "coverage_gained"
+SCORE_GAINED = "score_gained"
+CHANGE_REASONS: tuple[str, ...] = (
+    NO_LONGER_FEASIBLE,
+    CAPACITY_REDUCED,
+    COVERAGE_GAINED,
+    SCORE_GAINED,
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PairChange:
+    """A current pair not proposed again, and why: ``no_longer_feasible`` (it breaks a
+    hard rule now, or its young person, volunteer or programme left the run),
+    ``capacity_reduced`` (its volunteer's or programme's capacity no longer holds all
+    their current pairs), ``coverage_gained`` (keeping it would leave more young people
+    unmatched), ``score_gained`` (the total score gained exceeds the stability
+    threshold). ``mentor_id_now`` is the young person's new volunteer, if any."""
+
+    mentee_id: str
+    mentor_id: str
+    programme_id: str
+    need: str
+    accepted: bool
+    reason: str
+    mentor_id_now: str | None
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Stats:
     objective: str
@@ -78,10 +109,23 @@ class Stats:
     gap: float
     """Relative gap: on the count when ``matched < bound_matched``, else on the score."""
     status: str
-    """``optimal`` (proven on the candidate graph) or ``feasible`` (gap reported)."""
+    """``optimal`` (proven over every feasible option) or ``feasible`` (gap reported)."""
     components: int
     mip_components: int
     relaxation_exact: bool
+    options_added: int = 0
+    """Feasible options left out of the shortlist that joined it, priced in by duals."""
+    options_left_out: int = 0
+    """Feasible options outside the arc set that could still improve the solution (0
+    when the optimum is proven over every option)."""
+    pricing_rounds: int = 1
+    stability_bonus: int = 0
+    """Points earned by current pairs proposed again (part of the objective, not of
+    ``total_score``; ``bound_score`` bounds the score plus this bonus)."""
+    current_pairs_kept: int = 0
+    current_pairs_changed: int = 0
+    time_limit_hit: bool = False
+    """The safety time limit stopped a search (the answer may depend on the load)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -103,6 +147,8 @@ class MatchingResult:
     """Sorted by mentee id."""
     stats: Stats
     timings: Timings
+    changes: tuple[PairChange, ...] = ()
+    """Current pairs not proposed again, with the reason, sorted by mentee id."""
 
     def to_dict(self, *, with_timings: bool = True) -> dict[str, Any]:
         data = dataclasses.asdict(self)

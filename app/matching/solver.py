@@ -30,17 +30,17 @@ flow is a *relaxation*: its optimum is a valid bound. Then:
    an 18k-arc component); if the LP optimum is fractional, SCIP up to ``MIP_MAX_ARCS``
    (both maximise ``big × count + score``, in one solve or, on large values, count
    then score: see :mod:`app.matching.integer`), hinted with the repaired solution
-   and bounded by the relaxation. Both run
-   under ``Policy.mip_time_limit_s``; when it is hit, the best solution is kept and
-   the proven gap reported;
+   and bounded by the relaxation. SCIP stops at ``MIP_NODE_LIMIT`` nodes (a work
+   limit); both stop at the safety limit ``Policy.mip_time_limit_s``; the best
+   solution is then kept and the proven gap reported;
 4. larger components (and those left when time ran out) get a Lagrangian search on
    their programme rows (:mod:`app.matching.lagrangian`): each iteration is one flow,
    like the relaxation, with programme prices on the arcs; its value bounds the component
    (much tighter than the flow: multi-programme mentors no longer pass units to a
    programme the young person is not eligible for, once priced), and its solution,
    re-assigned and repaired, is a feasible one. It stops when both sides meet
-   (optimal), after ``LAGRANGE_ITERATIONS`` or at the end of ``LAGRANGE_BUDGET_S``,
-   shared among components in proportion to what their repaired solution misses.
+   (optimal) or after ``LAGRANGE_ITERATIONS`` (a work limit: the answer does not
+   depend on the machine's load; the policy's time limit is only a safety stop).
    With the lexicographic objective, the largest components start from the prices
    of a few cheap iterations on their core (each young person's three best arcs).
 
@@ -61,7 +61,7 @@ import time
 
 import numpy as np
 
-from app.matching.arrays import BoolArray, IntArray
+from app.matching.arrays import BoolArray, FloatArray, IntArray
 from app.matching.candidates import CandidateArcs
 from app.matching.flows import (
     components,
@@ -74,10 +74,6 @@ from app.matching.flows import (
 from app.matching.integer import LP_MAX_ARCS, MIP_MAX_ARCS, LpResult, lp_relaxation, solve_mip
 from app.matching.lagrangian import lagrangian
 from app.matching.monitor import UNWATCHED, Monitor
-
-LAGRANGE_BUDGET_S = 8.0
-"""Wall-clock budget of the Lagrangian searches of one run (within the policy's time
-limit), shared among the components in proportion to their size."""
 
 OPTIMAL = "optimal"
 FEASIBLE = "feasible"
@@ -97,6 +93,23 @@ class SolveOutcome:
     mip_components: int
     seconds_build: float
     seconds_solve: float
+    relaxed: IntArray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    """The flow relaxation's solution (optimal for ``big + score`` weights, no prices)."""
+    count_prices: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """Programme prices found by the LP or Lagrangian search, per unit of count weight
+    (0 where none was needed); used for the dual certificate (:mod:`app.matching.duals`)."""
+    score_prices: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """Programme prices in score points, beyond ``count_prices``."""
+    time_limit_hit: bool = False
+    """The safety time limit (``Policy.mip_time_limit_s``) stopped a search: the answer
+    may then depend on the machine's load."""
+    labels: IntArray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    """Component of each arc; the three arrays below are indexed by component."""
+    component_matched: IntArray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    """Bound on the count of each component."""
+    component_score: IntArray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+    """Bound on the score of each component (at its count bound)."""
+    component_proven: BoolArray = dataclasses.field(default_factory=lambda: np.zeros(0, np.bool_))
 
 
 def solve_arcs(
@@ -116,6 +129,7 @@ def solve_arcs(
         arcs, int(arcs.mentee.max()) + 1, mentor_remaining.size, programme_remaining.size
     )
     n_components = int(np.unique(labels).size)
+    n_labels = int(labels.max()) + 1
     chosen, build_s = relaxation_by_component(
         arcs, labels, mentor_remaining, programme_remaining, quality_first, monitor.part(0, 0.5)
     )
@@ -123,12 +137,36 @@ def solve_arcs(
     relax_score = int(arcs.score[chosen].sum())
     load = np.bincount(arcs.programme[chosen], minlength=programme_remaining.size)
     over = np.flatnonzero(load > programme_remaining)
+    count_prices = np.zeros(programme_remaining.size)
+    score_prices = np.zeros(programme_remaining.size)
+    comp_bc = np.bincount(labels[chosen], minlength=n_labels).astype(np.int64)
+    comp_bs = np.bincount(
+        labels[chosen], weights=arcs.score[chosen].astype(np.float64), minlength=n_labels
+    ).astype(np.int64)
+    comp_proven = np.ones(n_labels, dtype=np.bool_)
     if over.size == 0:
         solve_s = time.perf_counter() - t0 - build_s
         return SolveOutcome(
-            chosen, OPTIMAL, relax_count, relax_score, n_components, True, 0, build_s, solve_s
+            chosen,
+            OPTIMAL,
+            relax_count,
+            relax_score,
+            n_components,
+            True,
+            0,
+            build_s,
+            solve_s,
+            chosen,
+            count_prices,
+            score_prices,
+            False,
+            labels,
+            comp_bc,
+            comp_bs,
+            comp_proven,
         )
 
+    # A safety stop only: work limits (iterations, nodes) bound every search.
     deadline = time.perf_counter() + mip_time_limit_s
     affected = np.unique(labels[np.isin(arcs.programme, over)])
     in_affected: BoolArray = np.isin(labels, affected)
@@ -136,7 +174,7 @@ def solve_arcs(
     proven_all = True
     bound_count, bound_score = relax_count, relax_score
     mip_components = 0
-    lagrange: list[tuple[IntArray, IntArray, IntArray, tuple[int, int], int | None]] = []
+    lagrange: list[tuple[int, IntArray, IntArray, IntArray, tuple[int, int], int | None]] = []
     # Smallest components first: within the time limit, prove as many as possible.
     sizes = np.bincount(labels)[affected]
     exact_part, lagrange_part = monitor.part(0.5, 0.7), monitor.part(0.7, 1.0)
@@ -165,21 +203,28 @@ def solve_arcs(
             if tried
             else LpResult(None, None)
         )
+        if lp.programmes.size:
+            count_prices[lp.programmes] = lp.count_prices
+            score_prices[lp.programmes] = lp.score_prices
         exact_lp = lp.chosen
         if exact_lp is not None:
             result.append(exact_lp)
             bound_count -= relaxed[0] - int(exact_lp.size)
+            comp_bc[c] -= relaxed[0] - int(exact_lp.size)
             bound_score -= relaxed[1] - int(arcs.score[exact_lp].sum())
+            comp_bs[c] -= relaxed[1] - int(arcs.score[exact_lp].sum())
             continue
         if not tried or idx.size > MIP_MAX_ARCS or time.perf_counter() >= deadline:
-            lagrange.append((idx, chosen_c, kept, relaxed, lp.bound_matched))
+            lagrange.append((c, idx, chosen_c, kept, relaxed, lp.bound_matched))
             continue
         if lp.bound_matched is not None and lp.bound_matched < relaxed[0]:
             # The LP bounds the count tighter than the flow (the score bound is then
             # recomputed by the MIP, see there).
             bound_count -= relaxed[0] - lp.bound_matched
+            comp_bc[c] -= relaxed[0] - lp.bound_matched
             cap = score_cap(arcs, idx, mentor_remaining, programme_remaining)
             bound_score += cap - relaxed[1]
+            comp_bs[c] += cap - relaxed[1]
             relaxed = (lp.bound_matched, cap)
         hint = greedy_fill(arcs, idx, kept, mentor_remaining, programme_remaining)
         mip = solve_mip(
@@ -187,25 +232,15 @@ def solve_arcs(
         )
         result.append(mip.chosen)
         proven_all &= mip.proven
+        comp_proven[c] &= mip.proven
         bound_count -= relaxed[0] - mip.bound_matched
+        comp_bc[c] -= relaxed[0] - mip.bound_matched
         bound_score -= relaxed[1] - mip.bound_score
-    # Components too large for the LP (or left when time ran out): Lagrangian search,
-    # each within a share of the remaining time proportional to what its repaired
-    # solution misses from the relaxation (count, or score for ``quality_first``).
-    end = min(deadline, time.perf_counter() + LAGRANGE_BUDGET_S)
-
-    def missing(item: tuple[IntArray, IntArray, IntArray, tuple[int, int], int | None]) -> int:
-        _, _, kept_c, relaxed_c, _ = item
-        if quality_first:
-            return 1 + relaxed_c[1] - int(arcs.score[kept_c].sum())
-        return 1 + relaxed_c[0] - int(kept_c.size)
-
-    left = sum(missing(item) for item in lagrange)
+        comp_bs[c] -= relaxed[1] - mip.bound_score
+    # Components too large for the LP: Lagrangian search, a fixed number of iterations
+    # each (a work limit: the answer does not depend on the machine's load).
     for done, item in enumerate(lagrange):
-        idx, chosen_c, kept, relaxed, lp_count = item
-        now = time.perf_counter()
-        share = now + max(0.0, end - now) * missing(item) / left
-        left -= missing(item)
+        c, idx, chosen_c, kept, relaxed, lp_count = item
         lag = lagrangian(
             arcs,
             idx,
@@ -214,17 +249,26 @@ def solve_arcs(
             mentor_remaining,
             programme_remaining,
             quality_first,
-            share,
+            deadline,
             monitor=lagrange_part.part(done / len(lagrange), (done + 1) / len(lagrange)),
         )
+        local = np.unique(arcs.programme[idx])
+        if lag.big:
+            count_prices[local] = lag.prices[local] / lag.big
+            score_prices[local] = 0.0
+        else:
+            score_prices[local] = lag.prices[local]
         reached = (int(lag.chosen.size), int(arcs.score[lag.chosen].sum()))
         lag_count = lag.bound_matched
         if lp_count is not None:
             lag_count = max(reached[0], min(lag_count, lp_count))
         result.append(lag.chosen)
         proven_all &= lag.proven or (reached[0] >= lag_count and reached[1] >= lag.bound_score)
+        comp_proven[c] &= lag.proven or (reached[0] >= lag_count and reached[1] >= lag.bound_score)
         bound_count -= relaxed[0] - lag_count
+        comp_bc[c] -= relaxed[0] - lag_count
         bound_score -= relaxed[1] - lag.bound_score
+        comp_bs[c] -= relaxed[1] - lag.bound_score
     final = np.sort(np.concatenate(result))
     solve_s = time.perf_counter() - t0 - build_s
     return SolveOutcome(
@@ -237,4 +281,12 @@ def solve_arcs(
         mip_components,
         build_s,
         solve_s,
+        chosen,
+        count_prices,
+        score_prices,
+        time.perf_counter() >= deadline,
+        labels,
+        comp_bc,
+        comp_bs,
+        comp_proven,
     )

@@ -250,6 +250,8 @@ def write_results(
                     "replaces": changes[ProposalChange.REPLACES.value],
                     "withdrawn": [str(m.id) for m in withdrawn],
                     "untouched": len(snapshot.kept),
+                    # Why each reconsidered pair was not proposed again (engine's reasons).
+                    "changes": [dataclasses.asdict(c) for c in result.changes],
                 },
                 stats={
                     **dataclasses.asdict(result.stats),

@@ -46,7 +46,9 @@ class RunCreate(BaseModel):
     policy: dict[str, Any] = Field(
         default={},
         description="engine policy overrides: objective, weights (each 0..1000), "
-        "distance_half_km, waiting_cap_days, max_candidates_per_mentee, mip_time_limit_s",
+        "distance_half_km, waiting_cap_days, max_candidates_per_mentee, mip_time_limit_s, "
+        "pricing (complete the shortlist: the optimum over every option), stability "
+        "(0..1000: points a reconsidered pair earns by being proposed again)",
     )
     keep_running: bool = Field(
         default=True,
@@ -112,7 +114,10 @@ class RunRead(BaseModel):
     stats: dict[str, Any] | None = Field(description="engine statistics and timings")
     diff: dict[str, Any] | None = Field(
         description="against the matches before the run: new, kept, replaces (counts), "
-        "withdrawn (match ids), untouched (running matches of the scope left as they are)"
+        "withdrawn (match ids), untouched (running matches of the scope left as they are), "
+        "changes (each reconsidered pair not proposed again: mentee_id, mentor_id, "
+        "programme_id, need, accepted, reason — no_longer_feasible, capacity_reduced, "
+        "coverage_gained or score_gained — and mentor_id_now)"
     )
     error: str | None
 

@@ -308,6 +308,17 @@ def load(
             matching.ExcludedPair(mentee_id=str(a), mentor_id=str(b)) for a, b in sorted(excluded)
         ),
         policy=matching.Policy.from_dict(run.policy),
+        # Reconsidered matches: proposed again unless a change is worth it (stability).
+        current_pairs=tuple(
+            matching.CurrentPair(
+                mentee_id=str(m.mentee_id),
+                mentor_id=str(m.mentor_id),
+                programme_id=str(m.programme_id),
+                need=m.need,
+                accepted=m.status is not MatchStatus.PROPOSED,
+            )
+            for m in reconsidered
+        ),
     )
     step()
     return Snapshot(

@@ -1,7 +1,7 @@
 """indexes in the order of each list endpoint (paging at national scale)
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0012
 Create Date: 2026-12-02 04:00:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -226,7 +226,7 @@ def test_result_is_plain_data():
     result = solve(random_problem(3))
     data = result.to_dict()
     json.dumps(data)  # primitives only
-    assert set(data) == {"proposals", "unmatched", "stats", "timings"}
+    assert set(data) == {"proposals", "unmatched", "stats", "timings", "changes"}
 
 
 def test_empty_problem():

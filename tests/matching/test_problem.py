@@ -84,6 +84,9 @@ def test_policy_from_dict_applies_overrides_within_bounds():
         ({"max_candidates_per_mentee": 0}, "policy.max_candidates_per_mentee"),
         ({"mip_time_limit_s": 0}, "policy.mip_time_limit_s"),
         ({"distance_half_km": 0}, "policy.distance_half_km"),
+        ({"stability": 1001}, "policy.stability"),
+        ({"stability": -1}, "policy.stability"),
+        ({"pricing": 1}, "policy.pricing"),
     ],
 )
 def test_policy_rejects_out_of_bounds_values(overrides, field):

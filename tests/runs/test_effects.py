@@ -142,16 +142,25 @@ def test_reconsidering_unaccepted_proposals(
 
     # Default: running matches stay; nothing new to propose.
     kept = run(client, association, mode="commit")
-    assert kept["diff"] == {"new": 0, "kept": 0, "replaces": 0, "withdrawn": [], "untouched": 5}
+    assert kept["diff"] == {
+        "new": 0,
+        "kept": 0,
+        "replaces": 0,
+        "withdrawn": [],
+        "untouched": 5,
+        "changes": [],
+    }
     assert proposals(client, association, kept["id"]) == []
 
     # Asked to reconsider: the same optimum keeps every proposal as it is.
     same = run(client, association, mode="commit", keep_running=False)
     assert same["diff"]["kept"] == 5
+    assert same["diff"]["changes"] == []
     assert {p["match_id"] for p in proposals(client, association, same["id"])} == before
 
     # A volunteer leaves: their proposals are replaced or withdrawn.
     gone = territory.mentors[0]["id"]
+    held = sum(p["mentor_id"] == gone for p in proposals(client, association, same["id"]))
     gone_id = uuid.UUID(gone)
     with engine_for(db_url).begin() as connection:
         connection.execute(update(Mentor).where(Mentor.id == gone_id).values(active=False))
@@ -161,8 +170,16 @@ def test_reconsidering_unaccepted_proposals(
     assert len(made) == 4  # two volunteers left, two seats each
     assert diff["counts"]["new"] + diff["counts"]["kept"] + diff["counts"]["replaces"] == 4
     superseded = client.get("/v1/matches?status=superseded", headers=association.headers)
-    assert superseded.json()["total"] == diff["counts"]["replaces"] + diff["counts"]["withdrawn"]
-    assert superseded.json()["total"] >= 2  # at least the leaving volunteer's two
+    moved = diff["counts"]["replaces"] + diff["counts"]["withdrawn"]
+    assert superseded.json()["total"] == moved
+    assert superseded.json()["total"] >= held  # at least the leaving volunteer's
+    # Each pair not proposed again says why: the leaving volunteer's are no longer
+    # feasible; no other pair changes (every seat left is taken already: nothing to
+    # gain by moving anyone).
+    changes = third["diff"]["changes"]
+    assert len(changes) == moved == held
+    assert {c["reason"] for c in changes} == {"no_longer_feasible"}
+    assert {c["mentor_id"] for c in changes} == {gone}
     replaced = [e for e in diff["items"] if e["change"] == "replaces"]
     assert {e["proposal_id"] for e in replaced} == {
         p["id"] for p in made if p["change"] == "replaces"

@@ -21,6 +21,8 @@ INTERNAL_MESSAGES = {
     "audit counts are whole numbers only",
     "unexpected columns in x: x",  # the vendored communes file
     "unexpected geometry x",  # the vendored department outlines
+    "x: expected a rate such as 20/minute",  # settings, checked at start
+    "x: use a synchronous storage",  # settings, checked at start
 }
 # Where errors never reach a client as such: the engine's input checks guard the
 # service's own snapshot; identity keys are the operators' configuration, checked at start.

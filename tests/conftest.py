@@ -18,6 +18,11 @@ from app import migrate
 from app.config import get_settings
 from app.db import Base, engine_for
 
+# Tests call the API far faster, and with far more wrong keys, than any client should:
+# rate limits are off unless a test sets them (tests/integrity/test_rate_limits.py).
+os.environ.setdefault("BINOME_RATE_LIMIT_FAILED_AUTH", "")
+os.environ.setdefault("BINOME_RATE_LIMIT_PER_KEY", "")
+
 PG_ADMIN_DSN = os.environ.get(
     "BINOME_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test"
 )

@@ -1,6 +1,7 @@
 """A SQLite server stopped by SIGTERM, with its run pool busy, stops cleanly."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,7 +12,6 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from app.demo import DEMO_KEYS
 from app.vocabulary import Role
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +32,7 @@ def test_sigterm_leaves_no_leaked_semaphore_and_fails_the_cut_run(tmp_path: Path
         "BINOME_DATABASE_URL": f"sqlite:///{tmp_path / 'binome.db'}",
         "BINOME_RUN_HOLD_FILE": str(hold),
         "BINOME_RUN_HEARTBEAT_SECONDS": "0.2",
+        "PYTHONUNBUFFERED": "1",  # the demo's keys reach the log before readiness
     }
     log_path = tmp_path / "server.log"
     log = log_path.open("wb")
@@ -44,7 +45,6 @@ def test_sigterm_leaves_no_leaked_semaphore_and_fails_the_cut_run(tmp_path: Path
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        headers = {"X-API-Key": DEMO_KEYS[Role.ASSOCIATION]}
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
@@ -53,6 +53,12 @@ def test_sigterm_leaves_no_leaked_semaphore_and_fails_the_cut_run(tmp_path: Path
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
+        # The demo's keys are random: printed once by the server at its start.
+        printed = re.search(
+            rf"{Role.ASSOCIATION.value}\s+X-API-Key: (\S+)", log_path.read_text(errors="replace")
+        )
+        assert printed is not None, log_path.read_text(errors="replace")
+        headers = {"X-API-Key": printed.group(1)}
         run = httpx.post(f"{base}/v1/matching-runs", json={"mode": "dry_run"}, headers=headers)
         assert run.status_code == 202, run.text
         url = f"{base}/v1/matching-runs/{run.json()['id']}"

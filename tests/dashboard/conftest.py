@@ -18,14 +18,14 @@ from app.vocabulary import Role
 from tests.api.conftest import *  # noqa: F403 - the API cast and client fixtures
 
 
-def demo_with_history(session: Session) -> None:
+def demo_with_history(session: Session) -> dict[Role, str]:
     """Load the demo, then pair some of its young people over the past year: matches
     started each month, some still active, some completed, some ended early, a few
-    proposals; the company's employees among the mentors."""
-    demo.load()
+    proposals; the company's employees among the mentors. Returns the demo's API keys."""
+    keys = demo.load()
     rng = random.Random(13)
     association = select(ApiKey.organisation_id).where(
-        ApiKey.digest == digest(demo.DEMO_KEYS[Role.ASSOCIATION])
+        ApiKey.digest == digest(keys[Role.ASSOCIATION])
     )
     programme = session.scalars(
         select(Programme).where(Programme.organisation_id.in_(association)).order_by(Programme.name)
@@ -74,3 +74,4 @@ def demo_with_history(session: Session) -> None:
             )
         )
     session.commit()
+    return keys

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.db import engine_for
-from app.demo import DEMO_KEYS
 from app.vocabulary import Role
 from tests.conftest import _wipe
 from tests.dashboard.conftest import demo_with_history
@@ -48,6 +47,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+DEMO_KEYS: dict[Role, str] = {}
+"""The API keys of the demo the module's server serves (random per database)."""
+
+
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One server per database for all roles, so pictures drawn once are reused."""
@@ -57,7 +60,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         patch.setenv("BINOME_DATABASE_URL", database_url)
         get_settings.cache_clear()
         with Session(engine_for(database_url)) as session:
-            demo_with_history(session)
+            DEMO_KEYS.update(demo_with_history(session))
     get_settings.cache_clear()
     port = free_port()
     log = (tmp_path / "uvicorn.log").open("wb")

@@ -2,22 +2,26 @@
 
 from collections import Counter
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cli import main
-from app.demo import DEMO_KEYS
 from app.followup.models import Meeting
 from app.main import create_app
 from app.matches.models import ENGAGED_STATUSES, Match
 from app.mentors.models import Mentor
 from app.programmes.models import Programme
 from app.vocabulary import Role
+from tests.test_cli import printed_keys
 
 
-def test_the_demo_has_a_year_of_follow_up(db_url: str, session: Session) -> None:
+def test_the_demo_has_a_year_of_follow_up(
+    db_url: str, session: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["demo"]) == 0
+    keys = printed_keys(capsys.readouterr().out)
     matches = list(session.scalars(select(Match)))
     assert len(matches) >= 15
     running = Counter(m.mentor_id for m in matches if m.status in ENGAGED_STATUSES)
@@ -33,7 +37,7 @@ def test_the_demo_has_a_year_of_follow_up(db_url: str, session: Session) -> None
         assert match.started_at.date() <= meeting.held_on
         assert match.ended_at is None or meeting.held_on <= match.ended_at.date()
     with TestClient(create_app()) as client:
-        admin = {"X-API-Key": DEMO_KEYS[Role.ADMIN]}
+        admin = {"X-API-Key": keys[Role.ADMIN.value]}
         body = client.get("/v1/indicators?scope=department&code=93", headers=admin).json()
         got = {(f["indicator"], f["breakdown"]): f["value"] for f in body["figures"]}
         assert got[("matches_started", None)] >= 15

@@ -123,7 +123,10 @@ def delete(session: Session, caller: Caller, mentor_id: uuid.UUID) -> None:
     """Erase a volunteer: as for a young person (``app.privacy.erasure``)."""
     from app.privacy.erasure import erase_mentor  # the erasure reaches every domain
 
-    erase_mentor(session, get_visible(session, Mentor, mentor_id, writable(caller)))
+    # Locked: of two concurrent erasures, the second finds nothing (404).
+    erase_mentor(
+        session, get_visible(session, Mentor, mentor_id, writable(caller), for_update=True)
+    )
 
 
 def query(

@@ -416,5 +416,8 @@ def propose(
     session.add(match)
     session.flush()
     record(session, match, MatchStatus.PROPOSED, actor=None, at=now, run_id=run_id)
+    audit(
+        session, Action.CREATE, RecordType.MATCH, match.id, organisation_id=organisation_id, at=now
+    )
     session.flush()
     return match

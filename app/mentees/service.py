@@ -101,7 +101,8 @@ def erase(session: Session, caller: Caller, mentee_id: uuid.UUID) -> None:
     go; its matches stay as anonymous records (see ``app.privacy.erasure``)."""
     from app.privacy.erasure import erase_mentee  # the erasure reaches every domain
 
-    mentee = get(session, caller, mentee_id)
+    # Locked: of two concurrent erasures, the second finds nothing (404).
+    mentee = get_visible(session, Mentee, mentee_id, visible(caller), for_update=True)
     emit(session, EventType.ERASURE_DONE, **events.erasure(mentee))
     erase_mentee(session, mentee)
 

@@ -60,7 +60,8 @@ def writable(caller: Caller) -> ColumnElement[bool] | None:
 
 
 def owned(session: Session, caller: Caller, mentor_id: uuid.UUID) -> Mentor:
-    return get_visible(session, Mentor, mentor_id, writable(caller))
+    """The record, locked: of two concurrent removals, the second waits for the first."""
+    return get_visible(session, Mentor, mentor_id, writable(caller), for_update=True)
 
 
 def check_employer(session: Session, caller: Caller, kind: MentorKind, employer_id: Any) -> None:

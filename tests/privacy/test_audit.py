@@ -75,6 +75,7 @@ def test_every_write_is_recorded_without_personal_values(
         ("delete", "support", support["id"]),
         ("import", "import", imported.json()["id"]),
         ("run", "matching_run", run["id"]),
+        ("create", "match", match["id"]),
         ("accept", "match", match["id"]),
         ("issue", "api_key", key["id"]),
         ("revoke", "api_key", key["id"]),

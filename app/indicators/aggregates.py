@@ -257,8 +257,8 @@ def survival_tallies(session: Session, scope: Scope, period: Period) -> list[Tal
     return [Tally(int(day), int(events), int(total) - int(events)) for day, events, total in rows]
 
 
-def meeting_rate(session: Session, scope: Scope, period: Period) -> tuple[int, float]:
-    """(meetings held in the period, active months of the matches followed in it)."""
+def active_months(session: Session, scope: Scope, period: Period) -> float:
+    """Months the scope's started matches ran within the period, up to ``as_of``."""
     start, end = period.day(period.start), min(period.day(period.end), period.day(period.as_of))
     started_day = utc_day(Match.started_at)
     ended_day = case((Match.ended_at.is_(None), end), else_=utc_day(Match.ended_at))
@@ -270,7 +270,12 @@ def meeting_rate(session: Session, scope: Scope, period: Period) -> tuple[int, f
             Match.started_at.is_not(None)
         )
     ).scalar_one()
-    meetings_stmt = (
+    return float(days) / DAYS_PER_MONTH
+
+
+def meetings_held(session: Session, scope: Scope, period: Period) -> int:
+    """Meetings held in the period on the scope's matches."""
+    stmt = (
         select(func.count(Meeting.id))
         .select_from(Meeting)
         .where(Meeting.held_on >= period.start, Meeting.held_on <= period.end)
@@ -280,6 +285,5 @@ def meeting_rate(session: Session, scope: Scope, period: Period) -> tuple[int, f
         # From the scope's matches to their meetings (index on match_id), rather than
         # from a year of the country's meetings to their matches.
         scoped = select(Match.id).join(Mentee, Mentee.id == Match.mentee_id).where(condition)
-        meetings_stmt = meetings_stmt.where(Meeting.match_id.in_(scoped))
-    meetings = session.execute(meetings_stmt).scalar_one()
-    return int(meetings), float(days) / DAYS_PER_MONTH
+        stmt = stmt.where(Meeting.match_id.in_(scoped))
+    return int(session.execute(stmt).scalar_one())

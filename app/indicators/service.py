@@ -9,9 +9,8 @@ the same cell is withheld whichever scope asks for it.
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from app.auth.service import Caller
 from app.errors import Forbidden, NotFound
@@ -25,8 +24,8 @@ from app.indicators.definitions import (
 )
 from app.indicators.memo import remembered
 from app.indicators.scopes import Period, Scope, ScopeKind
-from app.indicators.suppression import Line, is_small, withheld_cells
-from app.indicators.survival import events_until, survival_at
+from app.indicators.suppression import SMALL_COUNT, Line, is_small, withheld_cells
+from app.indicators.survival import Tally, events_until, survival_at
 from app.matches.models import Match
 from app.programmes.models import Programme
 from app.vocabulary import Role
@@ -187,22 +186,25 @@ def compute(session: Session, caller: Caller, scope: Scope, period: Period) -> I
     ):
         add(key, shown(key))
     proposed, started = shown("matches_proposed"), shown("matches_started")
+    timeline = scope_timeline(session, scope, period)
+    enough = 1 if exact else SMALL_COUNT
     add(
         "median_days_to_proposal",
-        _median_if(session, scope, period, Match.proposed_at, proposed, exact),
+        timeline.days_to_proposal if proposed and proposed >= enough else None,
     )
     add(
         "median_days_to_first_meeting",
-        _median_if(session, scope, period, Match.started_at, started, exact),
+        timeline.days_to_first_meeting if started and started >= enough else None,
     )
     followed = shown("matches_followed")
     add("matches_followed", followed)
-    meetings, months = aggregates.meeting_rate(session, scope, period)
+    months = timeline.active_months
+    meetings = aggregates.meetings_held(session, scope, period) if months > 0 else 0
     rate = round(meetings / months, 3) if followed is not None and months > 0 else None
     add("meetings_per_active_month", rate)
     for key in EARLY_CLOSURE_DAYS:
         add(key, share(shown(f"{key}:closed"), shown(f"{key}:eligible")))
-    tallies = aggregates.survival_tallies(session, scope, period)
+    tallies = timeline.tallies
     for key, days in RETENTION_DAYS.items():
         value = survival_at(tallies, days) if started else None
         if not exact and (started is None or is_small(events_until(tallies, days))):
@@ -229,17 +231,29 @@ def compute(session: Session, caller: Caller, scope: Scope, period: Period) -> I
     return Indicators(scope, period, DEFINITION_VERSION, exact, figures)
 
 
-def _median_if(
-    session: Session,
-    scope: Scope,
-    period: Period,
-    moment: InstrumentedAttribute[datetime | None] | InstrumentedAttribute[datetime],
-    count: int | None,
-    exact: bool,
-) -> float | None:
-    if count is None or count == 0 or (not exact and count < 5):
-        return None
-    return aggregates.median_days(session, scope, period, moment)
+@dataclass(frozen=True)
+class Timeline:
+    """What a scope's matches did over time: medians, survival tallies, months run."""
+
+    days_to_proposal: float | None
+    days_to_first_meeting: float | None
+    tallies: list[Tally]
+    active_months: float
+
+
+def scope_timeline(session: Session, scope: Scope, period: Period) -> Timeline:
+    """The scope's own aggregates over its matches, kept per state of the data like the
+    national tables (meetings are counted on every request: they are not fingerprinted)."""
+
+    def compute() -> Timeline:
+        return Timeline(
+            aggregates.median_days(session, scope, period, Match.proposed_at),
+            aggregates.median_days(session, scope, period, Match.started_at),
+            aggregates.survival_tallies(session, scope, period),
+            aggregates.active_months(session, scope, period),
+        )
+
+    return remembered(session, ("timeline", scope, period), compute)
 
 
 def _cell_of(scope: Scope) -> tuple[str, str]:

@@ -141,6 +141,18 @@ def _impact(value: Shown, place: str, median: float | None = None) -> Impact:
 
 
 def diagnostic(session: Session, department: str, day: date, *, exact: bool) -> TerritoryDiagnostic:
+    """One department's diagnostic, kept per state of the data (every table it reads is
+    fingerprinted: :mod:`app.indicators.memo`)."""
+    return remembered(
+        session,
+        ("diagnostic", department, day, exact),
+        lambda: _diagnostic(session, department, day, exact=exact),
+    )
+
+
+def _diagnostic(
+    session: Session, department: str, day: date, *, exact: bool
+) -> TerritoryDiagnostic:
     national = national_table(session, day)
     rows = aggregates.places(session, day, department)
     insees = sorted({insee for (_, insee) in rows})

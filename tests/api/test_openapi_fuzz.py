@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from app import demo
 from app.auth.service import issue_key
+from app.config import get_settings
 from app.db import engine_for
 from app.main import create_app
 from app.matches.models import Match
@@ -34,6 +35,7 @@ from app.mentees.models import Mentee
 from app.mentors.models import Mentor
 from app.organisations.models import Organisation
 from app.programmes.models import Programme
+from app.ratelimit import RateLimiter
 from app.runs.execution import execute_run
 from app.runs.executors import get_executor
 from app.runs.models import MatchingRun
@@ -99,6 +101,9 @@ class Territory:
         self.db_url = db_url
         self.client = TestClient(APP)  # never entered: no lifespan, see without_lifespan
         keys = demo.load()
+        # A new territory, new keys: counters of failed authentications left by the
+        # operations before (keys they revoked, organisations they deleted) start afresh.
+        APP.state.rate_limiter = RateLimiter.from_settings(get_settings())
         KEYS.clear()
         KEYS.update(
             admin=keys[Role.ADMIN],

@@ -167,9 +167,15 @@ class Workers:
 @pytest.fixture
 def workers(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Workers]:
     if is_postgres(db_url):
-        # Jobs of earlier tests point at runs that were wiped; drop them.
+        # Jobs of earlier tests point at runs that were wiped, and workers killed by
+        # earlier tests look alive until their heartbeat is 30 s old: drop both.
         with engine_for(db_url).begin() as connection:
-            connection.execute(text("TRUNCATE procrastinate.procrastinate_jobs CASCADE"))
+            connection.execute(
+                text(
+                    "TRUNCATE procrastinate.procrastinate_jobs, "
+                    "procrastinate.procrastinate_workers CASCADE"
+                )
+            )
     pool = Workers(db_url, monkeypatch, tmp_path)
     pool.configure(run_heartbeat_seconds=0.2, run_stale_seconds=60, run_hold_file=pool.hold_file)
     yield pool

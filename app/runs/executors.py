@@ -74,10 +74,9 @@ class QueueExecutor:
             self.app.job_manager.cancel_job_by_id(run.job_id)
 
     def stop(self) -> None:
-        with self._lock:
-            if self._opened:
-                self.app.close()
-                self._opened = False
+        # The queue's connection pool stays open: the executor is shared by the process
+        # for its lifetime, and a closed pool cannot serve a later application instance.
+        return None
 
     def start(self) -> None:
         """Queue the runs that a service process committed but died before queueing

@@ -43,6 +43,13 @@ PLACE = {
 }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process: what an export costs, whatever the load."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def populate(url: str, rows: int) -> tuple[str, str]:
     engine = make_engine(url)
     now = utcnow()
@@ -200,7 +207,7 @@ def measure(pg_dsn: str, rows: int) -> None:
                 time.sleep(0.1)
         idle = memory_kib(server.pid, "VmRSS") / 1024
         for path in ("proposals.csv", "diff.csv") * 2:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds(server.pid)
             size = lines = 0
             with httpx.stream(
                 "GET",
@@ -213,9 +220,10 @@ def measure(pg_dsn: str, rows: int) -> None:
                     size += len(chunk)
                     lines += chunk.count(b"\n")
             elapsed = time.perf_counter() - started
+            cpu = cpu_seconds(server.pid) - cpu
             peak = memory_kib(server.pid, "VmHWM") / 1024
             print(
-                f"{rows:>7} rows {path:>13}: {elapsed:6.2f} s, "
+                f"{rows:>7} rows {path:>13}: {elapsed:6.2f} s (server CPU {cpu:5.2f} s), "
                 f"{(lines - 1) / elapsed:8.0f} rows/s, "
                 f"{size / 1e6:5.1f} MB, server RSS idle {idle:.0f} MiB, peak {peak:.0f} MiB"
             )

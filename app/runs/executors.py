@@ -76,13 +76,13 @@ class QueueExecutor:
             self.app.job_manager.cancel_job_by_id(run.job_id)
 
     def stop(self) -> None:
+        # The housekeeping thread ends; the queue's connection pool stays open: the
+        # executor is shared by the process for its lifetime, and a closed pool cannot
+        # serve a later application instance.
         with self._lock:
             self._stop.set()
             self._stop = threading.Event()
             self._started = False
-            if self._opened:
-                self.app.close()
-                self._opened = False
 
     def start(self) -> None:
         """Queue the runs that a service process committed but died before queueing, and

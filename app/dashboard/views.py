@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.auth.service import Caller
 from app.indicators import export
 from app.indicators import service as indicators
-from app.indicators.schemas import FigureRead, IndicatorsRead
+from app.indicators.schemas import IndicatorsRead
 from app.indicators.scopes import Period, Scope, ScopeKind
 from app.maps import figures
 from app.maps.figures import INDICATORS, Indicator, Value
@@ -292,24 +292,4 @@ def indicators_csv(session: Session, caller: Caller, code: str) -> str:
     result = indicators.compute(
         session, caller, Scope(ScopeKind.DEPARTMENT, code), figures.last_year(date.today())
     )
-    return export.to_csv(
-        IndicatorsRead(
-            scope=result.scope.kind,
-            code=result.scope.code,
-            period_start=result.period.start,
-            period_end=result.period.end,
-            as_of=result.period.as_of,
-            definition_version=result.definition_version,
-            exact=result.exact,
-            figures=[
-                FigureRead(
-                    indicator=f.indicator,
-                    breakdown=f.breakdown,
-                    value=f.value,
-                    unit=f.unit,
-                    status=f.status,
-                )
-                for f in result.figures
-            ],
-        )
-    )
+    return export.to_csv(IndicatorsRead.of(result))

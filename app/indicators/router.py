@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from app.auth.deps import CallerDep
 from app.db import SessionDep
 from app.indicators import export, service
-from app.indicators.schemas import FigureRead, IndicatorsRead
+from app.indicators.schemas import IndicatorsRead
 from app.indicators.scopes import Period, Scope, ScopeKind
 
 router = APIRouter(tags=["indicators"])
@@ -41,25 +41,7 @@ QueryDep = Annotated[IndicatorQuery, Depends()]
 
 def indicators_of(session: SessionDep, caller: CallerDep, query: QueryDep) -> IndicatorsRead:
     result = service.compute(session, caller, query.scope, query.period)
-    return IndicatorsRead(
-        scope=result.scope.kind,
-        code=result.scope.code,
-        period_start=result.period.start,
-        period_end=result.period.end,
-        as_of=result.period.as_of,
-        definition_version=result.definition_version,
-        exact=result.exact,
-        figures=[
-            FigureRead(
-                indicator=f.indicator,
-                breakdown=f.breakdown,
-                value=f.value,
-                unit=f.unit,
-                status=f.status,
-            )
-            for f in result.figures
-        ],
-    )
+    return IndicatorsRead.of(result)
 
 
 @router.get("/v1/indicators", response_model=IndicatorsRead)

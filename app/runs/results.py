@@ -33,6 +33,9 @@ from app.runs.models import (
 )
 from app.runs.options import Cancelled, ExecutionOptions
 from app.runs.snapshot import PriorMatch, Snapshot
+from app.webhooks import events
+from app.webhooks.outbox import emit, wanted
+from app.webhooks.vocabulary import EventType
 
 
 @dataclasses.dataclass
@@ -169,6 +172,10 @@ def write_results(
                 new_matches,
                 between_batches=advance(len(new_matches)),
             )
+            # Written in bulk, not through ``matches.record``: its webhook events too.
+            if wanted(session, EventType.MATCH_PROPOSED):
+                for row in new_matches:
+                    emit(session, EventType.MATCH_PROPOSED, **events.match(session, Match(**row)))
             # The first history line of each new match, as ``matches.record`` writes it.
             bulk_insert(
                 session,
@@ -274,6 +281,11 @@ def write_results(
             if current is not None and current.status is RunStatus.RUNNING:
                 raise Cancelled
             return current.status.value if current else "gone"
+        # The end was written by one statement (a compare-and-set), not by setting the
+        # ORM attribute that emits run events: emitted here, in the same transaction.
+        ended_run = session.get(MatchingRun, run_id, populate_existing=True)
+        if ended_run is not None and wanted(session, EventType.RUN_SUCCEEDED):
+            emit(session, EventType.RUN_SUCCEEDED, **events.run(ended_run))
         session.commit()
     if commit:
         analyze(engine, Match.__table__, MatchEvent.__table__)  # type: ignore[arg-type]

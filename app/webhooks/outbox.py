@@ -69,6 +69,12 @@ def mark_emitted(session: Session) -> None:
     session.info[_EMITTED] = True
 
 
+def wanted(session: Session, event_type: EventType) -> bool:
+    """Whether some active endpoint subscribes to ``event_type`` (one cached lookup): a
+    bulk writer asks before building thousands of events."""
+    return any(event_type.value in e.events for e in _endpoints(session))
+
+
 def emit(
     session: Session,
     event_type: EventType,

@@ -54,6 +54,7 @@ def load() -> dict[Role, str]:
     """Load the demo into an empty database; the new API keys, by role (shown once). The
     demo's database gets an identity key of its own (a file beside it), so that its
     referrals may carry an identity."""
+    ensure_demo_secret()  # idempotent: a later start of the demo finds the same key
     with new_session() as session:
         if session.scalars(select(Organisation.id).limit(1)).first() is not None:
             raise DatabaseNotEmpty(
@@ -61,7 +62,6 @@ def load() -> dict[Role, str]:
                 "(set BINOME_DATABASE_URL to another one); `binome create-admin-key` "
                 "issues a new admin key"
             )
-        ensure_demo_secret()
         keys: dict[Role, str] = {}
         _populate(session, random.Random(93), keys)
         session.commit()

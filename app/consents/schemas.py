@@ -5,7 +5,17 @@ from pydantic import BaseModel, ConfigDict
 
 
 class EnrolmentRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "mentor_id": "0b5e4e55-3f4e-4a51-9a0c-3c1f3e6c2a10",
+                    "programme_id": "5d1c8f2e-7a34-4b8e-9c61-2f0d3e4a5b6c",
+                }
+            ]
+        },
+    )
 
     mentor_id: uuid.UUID
     programme_id: uuid.UUID
@@ -17,7 +27,10 @@ class PendingEnrolment(EnrolmentRef):
 
 
 class EmployerRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"mentor_id": "0b5e4e55-3f4e-4a51-9a0c-3c1f3e6c2a10"}]},
+    )
 
     mentor_id: uuid.UUID
 

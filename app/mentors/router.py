@@ -82,8 +82,18 @@ def update_mentor(
 
 
 @router.delete("/{mentor_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_mentor(mentor_id: uuid.UUID, session: SessionDep, caller: MentorWriterDep) -> None:
+def delete_mentor(
+    mentor_id: uuid.UUID,
+    session: SessionDep,
+    caller: MentorWriterDep,
+    erase: Annotated[
+        bool,
+        Query(description="erase the person (right to erasure) even if they were matched"),
+    ] = False,
+) -> None:
     """Remove a volunteer the caller owns. A volunteer with matches is deactivated rather than
-    deleted: its running matches close with a coded reason and its history is kept."""
-    service.delete(session, caller, mentor_id)
+    deleted: its running matches close with a coded reason and its history is kept. With
+    `erase=true` (the person asked to be erased), the record and every copy of its values
+    go; its matches stay as anonymous records."""
+    service.delete(session, caller, mentor_id, erase=erase)
     session.commit()

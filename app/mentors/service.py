@@ -152,16 +152,18 @@ def update(session: Session, caller: Caller, mentor_id: uuid.UUID, data: MentorU
     return mentor
 
 
-def delete(session: Session, caller: Caller, mentor_id: uuid.UUID) -> bool:
-    """Remove a volunteer from the pool. A record never matched is erased with every copy
-    of its values (``app.privacy.erasure``). A record that was ever matched is kept, so
-    that the matches' history stays: it is deactivated and its running matches end
-    (proposals declined as ``unavailable``, accepted and active matches closed as
+def delete(session: Session, caller: Caller, mentor_id: uuid.UUID, *, erase: bool = False) -> bool:
+    """Remove a volunteer from the pool. A record never matched, or one whose erasure is
+    asked (``erase``: the person's right to erasure), is erased with every copy of its
+    values (``app.privacy.erasure``: its matches stay, anonymous, running ones closed as
+    ``mentor_withdrew``). Otherwise a record that was ever matched is kept, so that the
+    matches' history stays: it is deactivated and its running matches end (proposals
+    declined as ``unavailable``, accepted and active matches closed as
     ``mentor_withdrew``); retention erases it later. Returns whether it was erased."""
     from app.privacy.erasure import erase_mentor  # the erasure reaches every domain
 
     mentor = owned(session, caller, mentor_id)
-    if not session.scalar(select(exists().where(Match.mentor_id == mentor.id))):
+    if erase or not session.scalar(select(exists().where(Match.mentor_id == mentor.id))):
         erase_mentor(session, mentor)
         return True
     mentor.active = False

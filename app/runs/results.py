@@ -14,6 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import matching
+from app.audit.models import AuditEntry
+from app.audit.service import Action, RecordType
 from app.db import BULK_BATCH_ROWS, analyze, bulk_insert, in_values, utcnow
 from app.exclusions.service import excluded_pairs
 from app.matches import service as matches
@@ -170,6 +172,26 @@ def write_results(
                 session,
                 Match.__table__,  # type: ignore[arg-type]
                 new_matches,
+                between_batches=advance(len(new_matches)),
+            )
+            # Each new match in the audit log, created by the system (the run), in bulk.
+            bulk_insert(
+                session,
+                AuditEntry.__table__,  # type: ignore[arg-type]
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "at": now,
+                        "actor_key_id": None,
+                        "actor_organisation_id": None,
+                        "organisation_id": m["organisation_id"],
+                        "action": Action.CREATE.value,
+                        "record_type": RecordType.MATCH.value,
+                        "record_id": m["id"],
+                        "counts": None,
+                    }
+                    for m in new_matches
+                ],
                 between_batches=advance(len(new_matches)),
             )
             # Written in bulk, not through ``matches.record``: its webhook events too.

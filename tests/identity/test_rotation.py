@@ -90,6 +90,6 @@ def test_the_demo_creates_its_own_secret_once(
     assert first.startswith("1:")
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     get_settings.cache_clear()
-    assert main(["demo"]) == 0
+    assert main(["demo"]) == 1  # refused on a database that is not empty
     assert path.read_text() == first
     assert demo_secret_file("sqlite:////srv/binome.db") == Path("/srv/binome.db.identity-keys")

@@ -251,6 +251,8 @@ def test_erasing_a_young_person_keeps_their_match_anonymous(
     assert body["status"] == "closed"
     assert body["close_reason"] == "mentee_withdrew"
     assert body["need"] == match.need
-    history = client.get(f"/v1/matches/{match.id}/history", headers=association.headers).json()
+    history = client.get(f"/v1/matches/{match.id}/history", headers=association.headers).json()[
+        "items"
+    ]
     assert [line["to_status"] for line in history][-1] == "closed"
     assert history[-1]["reason"] == "erased"

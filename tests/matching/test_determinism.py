@@ -34,7 +34,9 @@ def test_a_loaded_machine_gives_the_same_answer(seed, monkeypatch):
     policy = Policy(max_candidates_per_mentee=None)
     pb = random_problem(seed, n_mentees=30, n_mentors=12, policy=policy)
     idle = solve(pb).to_dict(with_timings=False)
-    clock = SlowClock(2.0)  # 2 s per step: far beyond the old 8 s budget in a few steps
+    # 1 s per clock reading: far beyond the old 8 s budget within a few steps, while the
+    # 60 s safety stop (a run far over its expected time, reported) is not reached.
+    clock = SlowClock(1.0)
     for module in (solver_module, lagrangian, integer):
         monkeypatch.setattr(module.time, "perf_counter", clock)
     loaded = solve(pb).to_dict(with_timings=False)

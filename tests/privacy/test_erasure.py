@@ -141,7 +141,7 @@ def test_erased_young_person_leaves_no_trace_in_a_database_dump(
     assert (match["status"], match["close_reason"]) == ("closed", "completed")
     history = client.get(
         f"/v1/matches/{ids['match_id']}/history", headers=association.headers
-    ).json()
+    ).json()["items"]
     assert [line["to_status"] for line in history] == ["proposed", "accepted", "active", "closed"]
     assert all(line["note"] is None for line in history)
 
@@ -175,7 +175,10 @@ def test_erased_volunteer_leaves_no_trace(
         headers=association.headers,
     )
     assert (
-        client.delete(f"/v1/mentors/{mentor['id']}", headers=association.headers).status_code == 204
+        client.delete(
+            f"/v1/mentors/{mentor['id']}", params={"erase": "true"}, headers=association.headers
+        ).status_code
+        == 204
     )
 
     after = dump_database(db_url)

@@ -68,7 +68,16 @@ def _rows(
             (row[0], row[1]): dict(zip(names, map(int, row[2:]), strict=True))
             for row in session.execute(stmt)
         }
-    sub = inner.group_by(*keys).subquery()
+    return _per_department(session, inner.group_by(*keys), names)
+
+
+def _per_department(
+    session: Session, per_commune: Any, names: list[str]
+) -> dict[tuple[str, str], Counts]:
+    """Per-commune counts (columns ``m0``, ``m1``… of ``per_commune``, grouped by
+    department and commune) summed per (department, ""), with, for each measure, the
+    number of communes where it is positive."""
+    sub = per_commune.subquery()
     columns = [sub.c[f"m{i}"] for i in range(len(names))]
     outer = select(
         sub.c.department,
@@ -115,23 +124,7 @@ def _supported_rows(
             (row[0], row[1]): dict(zip(names, map(int, row[2:]), strict=True))
             for row in session.execute(inner.group_by(*keys))
         }
-    sub = inner.group_by(*keys).subquery()
-    columns = [sub.c[f"m{i}"] for i in range(len(names))]
-    outer = select(
-        sub.c.department,
-        *(func.sum(c) for c in columns),
-        *(func.count(case((c > 0, 1))) for c in columns),
-    ).group_by(sub.c.department)
-    result: dict[tuple[str, str], Counts] = {}
-    for row in session.execute(outer):
-        values = list(map(int, row[1:]))
-        counts = dict(zip(names, values[: len(names)], strict=True))
-        counts.update(
-            (name + COMMUNES_SUFFIX, value)
-            for name, value in zip(names, values[len(names) :], strict=True)
-        )
-        result[(row[0], "")] = counts
-    return result
+    return _per_department(session, inner.group_by(*keys), names)
 
 
 def places(session: Session, day: date, department: str | None) -> dict[tuple[str, str], Counts]:

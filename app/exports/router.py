@@ -9,10 +9,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import aliased
 
 from app.auth.deps import AssociationDep, CallerDep
+from app.auth.service import Caller
 from app.db import SessionDep, utcnow
 from app.exports.streaming import csv_response, query_rows
 from app.fields import DepartmentCode
@@ -58,24 +59,32 @@ PROPOSAL_HEADER = [
 ]
 
 
-def _proposal_columns(stmt: Any) -> Any:
-    """Plain columns, not ORM objects: an export of 100,000 rows builds no entity."""
+def _proposal_columns(stmt: Any, caller: Caller) -> Any:
+    """Plain columns, not ORM objects: an export of 100,000 rows builds no entity. A young
+    person the caller does not refer is withheld as in the JSON list (``app.runs.
+    disclosure``): no id, external id or score."""
     mentee, mentor = aliased(Mentee), aliased(Mentor)
     p = RunProposal
+
+    def disclosed(column: Any) -> Any:
+        if caller.is_admin:
+            return column
+        return case((mentee.organisation_id == caller.organisation_id, column), else_=None)
+
     return (
         stmt.with_only_columns(
             p.position,
             p.id,
             p.change,
             p.programme_id,
-            p.mentee_id,
-            mentee.external_id,
+            disclosed(p.mentee_id),
+            disclosed(mentee.external_id),
             p.mentor_id,
             mentor.external_id,
             p.need,
             p.meeting_mode,
             p.distance_km,
-            p.score,
+            disclosed(p.score),
             p.match_id,
             p.previous_match_id,
             p.skipped,
@@ -103,7 +112,7 @@ def export_proposals(
 ) -> StreamingResponse:
     """The run's proposals as CSV (also `GET …/proposals` with `Accept: text/csv`)."""
     stmt = runs.proposals(session, caller, run_id, change=change, programme_id=programme_id)
-    rows = query_rows(_proposal_columns(stmt), _plain)
+    rows = query_rows(_proposal_columns(stmt, caller), _plain)
     return csv_response(f"binome-run-{run_id}-proposals.csv", PROPOSAL_HEADER, rows)
 
 

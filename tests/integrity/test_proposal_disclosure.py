@@ -46,9 +46,20 @@ def test_dry_run_proposals_withhold_young_people_referred_by_others(
     assert proposal["mentee_age_band"] in {"15_17", "under_15"}
     assert proposal["distance_km"] is not None
     assert theirs["id"] not in str(items)
+    # The CSV export withholds them the same way (id, external id and score).
+    exported = client.get(
+        f"/v1/matching-runs/{run['id']}/proposals.csv", headers=association.headers
+    ).content.decode("utf-8-sig")
+    assert theirs["id"] not in exported
+    assert theirs["external_id"] not in exported
+    assert len(exported.strip().splitlines()) == len(items) + 1
     # Admins see everything.
     everything = client.get(
         f"/v1/matching-runs/{run['id']}/proposals?limit=500", headers=admin.headers
     ).json()["items"]
     assert theirs["id"] in {p["mentee_id"] for p in everything}
     assert all(p["mentee_disclosed"] for p in everything)
+    exported = client.get(
+        f"/v1/matching-runs/{run['id']}/proposals.csv", headers=admin.headers
+    ).content.decode("utf-8-sig")
+    assert theirs["external_id"] in exported

@@ -137,9 +137,10 @@ def paginate(session: Session, stmt: Select[Any], page: PageParams) -> tuple[lis
     """Rows of one page (``stmt`` must be ordered, ideally along an index: the page is then
     an index range) and the total count.
 
-    The total is exact; it costs no query when the page is the last one (a short page
-    tells it), and a large total (:data:`COUNT_CACHE_MIN_ROWS` or more) is counted again
-    at most every :data:`COUNT_CACHE_SECONDS` per server process for the same filter."""
+    A total below :data:`COUNT_CACHE_MIN_ROWS` is exact; it costs no query when the page
+    is the last one (a short page tells it). A larger total is counted again at most every
+    :data:`COUNT_CACHE_SECONDS` per server process for the same filter, so it may be that
+    many seconds old."""
     rows = list(session.scalars(stmt.limit(page.limit).offset(page.offset)))
     if 0 < len(rows) < page.limit or (not rows and page.offset == 0):
         return rows, page.offset + len(rows)

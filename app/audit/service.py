@@ -42,6 +42,7 @@ class Action(StrEnum):
     CLOSE = "close"
     DECLINE = "decline"
     EXPIRE = "expire"
+    CONFIRM = "confirm"
 
 
 class RecordType(StrEnum):

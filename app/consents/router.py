@@ -4,15 +4,19 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 
 from app.auth.deps import CallerDep
-from app.consents import service
+from app.consents import checks, service
 from app.consents.schemas import (
+    CheckConfirmation,
     Confirmation,
     EmployerRef,
     EnrolmentRef,
+    PendingCheck,
     PendingEmployerLink,
     PendingEnrolment,
 )
 from app.db import SessionDep
+from app.errors import NotFound
+from app.mentors.models import Mentor
 from app.pagination import Page, PageDep
 
 router = APIRouter(prefix="/v1/consents", tags=["consents"])
@@ -72,4 +76,44 @@ def confirm_employer(data: EmployerRef, session: SessionDep, caller: CallerDep) 
     return Confirmation(
         mentor_id=data.mentor_id,
         confirmed_at=confirmation.confirmed_at if confirmation else None,
+    )
+
+
+@router.get("/background-checks", response_model=Page[PendingCheck])
+def pending_checks(session: SessionDep, caller: CallerDep, page: PageDep) -> Any:
+    """Volunteers of another organisation enrolled in the caller's programmes whose
+    declared background check the association has not confirmed up to its date: until
+    it does, runs do not propose them to the programme's minors."""
+    return _page(
+        session,
+        checks.pending_checks(caller),
+        page,
+        lambda row: {
+            "mentor_id": row[0],
+            "programme_id": row[1],
+            "submitted_by": row[2],
+            "declared_valid_until": row[3],
+            "confirmed_valid_until": row[4],
+        },
+    )
+
+
+@router.post("/background-checks/confirm", response_model=CheckConfirmation)
+def confirm_check(data: EnrolmentRef, session: SessionDep, caller: CallerDep) -> CheckConfirmation:
+    """The programme's association (or an admin), having seen the volunteer's background
+    check, vouches for it up to the date the record declares."""
+    confirmation = checks.confirm_check(session, caller, data.mentor_id, data.programme_id)
+    session.commit()
+    if confirmation is not None:
+        until, at = confirmation.valid_until, confirmation.confirmed_at
+    else:
+        mentor = session.get(Mentor, data.mentor_id)
+        if mentor is None or mentor.background_check_valid_until is None:
+            raise NotFound(f"no volunteer {data.mentor_id}")
+        until, at = mentor.background_check_valid_until, None
+    return CheckConfirmation(
+        mentor_id=data.mentor_id,
+        programme_id=data.programme_id,
+        confirmed_valid_until=until,
+        confirmed_at=at,
     )

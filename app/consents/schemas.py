@@ -1,5 +1,5 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
@@ -45,3 +45,23 @@ class Confirmation(BaseModel):
     confirmed: bool = True
     confirmed_at: datetime | None
     """None for a link within one organisation: it needs no confirmation."""
+
+
+class PendingCheck(EnrolmentRef):
+    submitted_by: uuid.UUID
+    """The organisation that submitted the volunteer's record (and declared the check)."""
+    declared_valid_until: date
+    """The date the record declares."""
+    confirmed_valid_until: date | None
+    """The date the programme's side confirmed before, if any (the record declares a
+    later one since)."""
+
+
+class CheckConfirmation(BaseModel):
+    mentor_id: uuid.UUID
+    programme_id: uuid.UUID
+    confirmed_valid_until: date
+    """Up to this date the check counts for the programme's minors."""
+    confirmed_at: datetime | None
+    """None when the record and the programme belong to one organisation: the check
+    counts without confirmation."""

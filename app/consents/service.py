@@ -9,6 +9,8 @@ from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from app.audit.service import Action, RecordType
+from app.audit.service import record as audit
 from app.auth.service import Caller
 from app.consents.models import EmployerConfirmation, EnrolmentConfirmation
 from app.db import utcnow
@@ -155,6 +157,7 @@ def confirm_enrolment(
         confirmed_by_key_id=caller.key_id,
     )
     session.add(confirmation)
+    audit(session, Action.CONFIRM, RecordType.MENTOR, mentor_id, organisation_id=row[0])
     session.flush()
     return confirmation
 
@@ -203,5 +206,12 @@ def confirm_employer(
         confirmed_by_key_id=caller.key_id,
     )
     session.add(confirmation)
+    audit(
+        session,
+        Action.CONFIRM,
+        RecordType.MENTOR,
+        mentor.id,
+        organisation_id=mentor.organisation_id,
+    )
     session.flush()
     return confirmation

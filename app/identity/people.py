@@ -150,7 +150,18 @@ def _person_mentee(records: Sequence[matching.Mentee]) -> matching.Mentee:
 
 
 def _person_mentor(records: Sequence[matching.Mentor]) -> matching.Mentor:
+    """One volunteer out of linked records. The service passes each record's
+    ``background_checked_programme_ids`` already restricted to checks valid on the run
+    date, so the person's check counts for the union of them (the latest date stands for
+    them all)."""
     checks = [r.background_check_valid_until for r in records if r.background_check_valid_until]
+    counted = [
+        r.programme_ids
+        if r.background_checked_programme_ids is None
+        else r.background_checked_programme_ids
+        for r in records
+        if r.background_check_valid_until
+    ]
     return dataclasses.replace(
         records[0],
         capacity=min(r.capacity for r in records),
@@ -158,6 +169,7 @@ def _person_mentor(records: Sequence[matching.Mentor]) -> matching.Mentor:
         programme_ids=frozenset().union(*(r.programme_ids for r in records)),
         languages=frozenset().union(*(r.languages for r in records)),
         background_check_valid_until=max(checks) if checks else None,
+        background_checked_programme_ids=frozenset().union(*counted),
     )
 
 

@@ -61,7 +61,8 @@ class ProblemArrays:
     mentor_xyz: FloatArray
     mentor_travel: FloatArray
     mentor_remote: BoolArray
-    mentor_bg: BoolArray
+    # programmes (indices) for which the mentor's background check counts on the run date
+    mentor_checked_programmes: tuple[tuple[int, ...], ...]
     mentor_skills: IntArray
     mentor_lang: WordArray
     mentor_has_lang: BoolArray
@@ -164,7 +165,16 @@ def build_arrays(problem: MatchingProblem, ctx: RunContext) -> ProblemArrays:
         ).reshape(len(mentors), 3),
         mentor_travel=np.array([m.max_travel_km for m in mentors], dtype=np.float64),
         mentor_remote=np.array([m.remote_ok for m in mentors], dtype=np.bool_),
-        mentor_bg=np.array([background_check_valid(m, day) for m in mentors], dtype=np.bool_),
+        mentor_checked_programmes=tuple(
+            tuple(
+                sorted(
+                    prog_index[p]
+                    for p in m.programme_ids
+                    if p in prog_index and background_check_valid(m, day, p)
+                )
+            )
+            for m in mentors
+        ),
         mentor_skills=np.array([need_mask(m.skills) for m in mentors], dtype=np.int64),
         mentor_lang=_language_words(mentors, lang_index, words),
         mentor_has_lang=np.array([bool(m.languages) for m in mentors], dtype=np.bool_),

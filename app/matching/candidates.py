@@ -84,10 +84,14 @@ def eligible_mentees(arrs: ProblemArrays, p: int) -> BoolArray:
     return ok & accepts
 
 
-def programme_mentors(arrs: ProblemArrays) -> list[IntArray]:
-    """Mentor indices volunteering with each programme (rule 1, mentor side)."""
+def programme_mentors(
+    arrs: ProblemArrays, links: tuple[tuple[int, ...], ...] | None = None
+) -> list[IntArray]:
+    """Mentor indices volunteering with each programme (rule 1, mentor side); with
+    ``links`` = ``arrs.mentor_checked_programmes``, those whose background check counts
+    for it (rule 5)."""
     lists: list[list[int]] = [[] for _ in arrs.programmes]
-    for m, progs in enumerate(arrs.mentor_programmes):
+    for m, progs in enumerate(arrs.mentor_programmes if links is None else links):
         for p in progs:
             lists[p].append(m)
     return [np.array(x, dtype=np.int64) for x in lists]
@@ -158,6 +162,7 @@ def generate(
     k = None if cap is None else cap + QUERY_SLACK
     saturated = np.zeros(len(arrs.mentees), dtype=np.bool_)
     by_programme = programme_mentors(arrs)
+    checked_by_programme = programme_mentors(arrs, arrs.mentor_checked_programmes)
     parts: list[tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]] = []
     eligible_by_programme: list[IntArray] = []
     for p in range(len(arrs.programmes)):
@@ -177,7 +182,11 @@ def generate(
             skilled = mentors_p[(arrs.mentor_skills[mentors_p] & bit) != 0]
             for minors in (False, True):
                 q = np.flatnonzero(wanting & (arrs.mentee_minor == minors))
-                pool = skilled[arrs.mentor_bg[skilled]] if minors else skilled
+                pool = (
+                    skilled[np.isin(skilled, checked_by_programme[p], assume_unique=True)]
+                    if minors
+                    else skilled
+                )
                 if q.size == 0 or pool.size == 0:
                     continue
                 xyz = arrs.mentor_xyz[pool]

@@ -90,6 +90,7 @@ def _stages(
     in_who = np.zeros(len(arrs.mentees), dtype=np.bool_)
     in_who[who] = True
     excluded = set(arrs.excluded_keys.tolist())
+    checked_by_programme = programme_mentors(arrs, arrs.mentor_checked_programmes)
     for p, mentors in enumerate(programme_mentors(arrs)):
         es = arcs.eligible_by_programme[p]
         es = es[in_who[es]]
@@ -116,7 +117,8 @@ def _stages(
             )
             ok = skill & (near | far_ok)
             reach[r] |= ok.any(axis=1)
-            ok &= ~arrs.mentee_minor[e][:, None] | arrs.mentor_bg[mentors][None, :]
+            bg = np.isin(mentors, checked_by_programme[p], assume_unique=True)
+            ok &= ~arrs.mentee_minor[e][:, None] | bg[None, :]
             checked[r] |= ok.any(axis=1)
             lang = (
                 np.bitwise_count(

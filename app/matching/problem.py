@@ -158,7 +158,13 @@ class Programme:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Mentor:
     """A volunteer. ``capacity`` is the number of concurrent mentees (1..5), running
-    matches included; ``skills`` uses the needs vocabulary."""
+    matches included; ``skills`` uses the needs vocabulary.
+
+    ``background_checked_programme_ids``: the programmes for which the background check
+    counts (a check declared by one organisation binds another's programme only once
+    that programme's association recorded or confirmed it); ``None``: every programme of
+    the mentor. The check must also be valid on the run date.
+    """
 
     id: str
     lat: float
@@ -170,6 +176,7 @@ class Mentor:
     languages: frozenset[str] = frozenset()
     remote_ok: bool = False
     background_check_valid_until: date | None = None
+    background_checked_programme_ids: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         owner = f"mentor {self.id!r}"
@@ -185,6 +192,11 @@ class Mentor:
         _check_bool(owner, "remote_ok", self.remote_ok)
         if self.background_check_valid_until is not None:
             _check_date(owner, "background_check_valid_until", self.background_check_valid_until)
+        if self.background_checked_programme_ids is not None:
+            checked = _check_ids(
+                owner, "background_checked_programme_ids", self.background_checked_programme_ids
+            )
+            _set(self, "background_checked_programme_ids", checked)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -98,13 +98,17 @@ def may_be_minor(mentee: Mentee, run_date: date) -> bool:
     return age_in_year(mentee.birth_year, run_date) <= MINOR_MAX_AGE
 
 
-def background_check_valid(mentor: Mentor, run_date: date) -> bool:
+def background_check_valid(mentor: Mentor, run_date: date, programme_id: str) -> bool:
+    """Valid on the run date and counting for that programme (see ``Mentor``)."""
     until = mentor.background_check_valid_until
-    return until is not None and until >= run_date
+    counted = mentor.background_checked_programme_ids
+    return until is not None and until >= run_date and (counted is None or programme_id in counted)
 
 
-def safeguarding_ok(mentee: Mentee, mentor: Mentor, run_date: date) -> bool:
-    return not may_be_minor(mentee, run_date) or background_check_valid(mentor, run_date)
+def safeguarding_ok(mentee: Mentee, mentor: Mentor, run_date: date, programme_id: str) -> bool:
+    return not may_be_minor(mentee, run_date) or background_check_valid(
+        mentor, run_date, programme_id
+    )
 
 
 # Rule 6 — language and exclusions ------------------------------------------------------
@@ -143,7 +147,7 @@ def check_proposal(
         return "existing_support"
     if meeting_mode(distance_km, mentee, mentor, programme) is None:
         return "locality"
-    if not safeguarding_ok(mentee, mentor, run_date):
+    if not safeguarding_ok(mentee, mentor, run_date, programme.id):
         return "safeguarding"
     if not language_ok(mentee, mentor):
         return "language"

@@ -9,6 +9,7 @@ from app.audit.service import Action, RecordType
 from app.audit.service import record as audit
 from app.auth.scope import owning_organisation
 from app.auth.service import Caller
+from app.consents import checks
 from app.consents import service as consents
 from app.crud import assign, get_visible, linked_to, narrowed, refuse_duplicate
 from app.db import contains
@@ -111,6 +112,7 @@ def create(session: Session, caller: Caller, data: MentorCreate) -> Mentor:
             session, Subject.MENTOR, mentor.id, organisation_id, hashes, caller.organisation_id
         )
     consents.confirm_own_links(session, caller, mentor)
+    checks.record_admin_checks(session, caller, mentor)
     audit(session, Action.CREATE, RecordType.MENTOR, mentor.id, organisation_id=organisation_id)
     return mentor
 
@@ -149,6 +151,8 @@ def update(session: Session, caller: Caller, mentor_id: uuid.UUID, data: MentorU
     )
     session.flush()
     consents.confirm_own_links(session, caller, mentor)
+    if "background_check_valid_until" in changes:
+        checks.record_admin_checks(session, caller, mentor)
     return mentor
 
 

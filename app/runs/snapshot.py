@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import matching
+from app.consents import checks
 from app.consents.service import enrolment_confirmed
 from app.db import in_values
 from app.exclusions.service import excluded_pairs
@@ -182,7 +183,11 @@ def load(
     # Only enrolments the programme's side consented to (see app.consents).
     mentor_programme_rows = _rows(
         session,
-        select(mentor_programmes.c.mentor_id, mentor_programmes.c.programme_id)
+        select(
+            mentor_programmes.c.mentor_id,
+            mentor_programmes.c.programme_id,
+            checks.check_counts(run.run_date),
+        )
         .join(Mentor, Mentor.id == mentor_programmes.c.mentor_id)
         .join(Programme, Programme.id == mentor_programmes.c.programme_id)
         .where(
@@ -193,8 +198,10 @@ def load(
         batch,
     )
     mentor_programme_ids: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for mentor_id, programme_id in mentor_programme_rows:
+    for mentor_id, programme_id, _ in mentor_programme_rows:
         mentor_programme_ids[mentor_id].add(str(programme_id))
+    # Safeguarding: a check declared by another organisation counts once confirmed.
+    checked = checks.counted_programmes([tuple(row) for row in mentor_programme_rows])
     mentor_rows = _rows(
         session,
         select(*MENTOR_COLUMNS).where(Mentor.id.in_(mentor_scope)).order_by(Mentor.id),
@@ -289,7 +296,7 @@ def load(
     problem = matching.MatchingProblem(
         run_date=run.run_date,
         mentees=tuple(_mentee(row, mentee_programme_ids) for row in mentee_rows),
-        mentors=tuple(_mentor(row, mentor_programme_ids) for row in mentor_rows),
+        mentors=tuple(_mentor(row, mentor_programme_ids, checked) for row in mentor_rows),
         programmes=tuple(_programme(p) for p in programmes),
         supports=tuple(
             matching.Support(mentee_id=str(m), need=n, start=start, end=end)
@@ -376,7 +383,9 @@ MENTOR_COLUMNS = (
 )
 
 
-def _mentor(row: Row[Any], programme_ids: dict[uuid.UUID, set[str]]) -> matching.Mentor:
+def _mentor(
+    row: Row[Any], programme_ids: dict[uuid.UUID, set[str]], checked: dict[uuid.UUID, set[str]]
+) -> matching.Mentor:
     return matching.Mentor(
         id=str(row.id),
         lat=row.lat,
@@ -388,6 +397,7 @@ def _mentor(row: Row[Any], programme_ids: dict[uuid.UUID, set[str]]) -> matching
         languages=frozenset(row.languages),
         remote_ok=row.remote_ok,
         background_check_valid_until=row.background_check_valid_until,
+        background_checked_programme_ids=frozenset(checked.get(row.id, ())),
     )
 
 

@@ -8,8 +8,8 @@ from tests.api.conftest import Actor, mentee_payload, mentor_payload, programme_
 from tests.runs.conftest import Workers, create, finished, submit
 
 
-def proposed_mentors(client: TestClient, actor: Actor) -> set[str]:
-    run = finished(client, actor, submit(client, actor, mode="dry_run")["id"])
+def proposed_mentors(client: TestClient, actor: Actor, **body: object) -> set[str]:
+    run = finished(client, actor, submit(client, actor, mode="dry_run", **body)["id"])
     assert run["status"] == "succeeded", run
     items = client.get(
         f"/v1/matching-runs/{run['id']}/proposals?limit=500", headers=actor.headers
@@ -21,8 +21,14 @@ def test_an_enrolment_by_hr_counts_once_the_programme_confirms_it(
     client: TestClient, association: Actor, company: Actor, workers: Workers
 ) -> None:
     workers.start()
-    programme = create(client, association, "/v1/programmes", programme_payload())
-    create(client, association, "/v1/mentees", mentee_payload(needs=["school_support"]))
+    # An adult: the employee's background check (which HR declared) plays no part here.
+    programme = create(client, association, "/v1/programmes", programme_payload(max_age=25))
+    create(
+        client,
+        association,
+        "/v1/mentees",
+        mentee_payload(needs=["school_support"], birth_year=2004, activity="employed"),
+    )
     employee = create(
         client,
         company,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import date, timedelta
 
@@ -126,6 +127,8 @@ def random_problem(
         )
         for i in range(n_programmes)
     ]
+    # Drawn apart from ``rng`` so that the rest of each seed's instance stays as it was.
+    checks = random.Random(f"background checks {seed}")
     mentors = []
     for i in range(n_mentors):
         lat, lon = spot()
@@ -145,6 +148,13 @@ def random_problem(
                 ),
             )
         )
+        if checks.random() < 0.3:
+            # A check another organisation declared, confirmed for some programmes only.
+            own = sorted(mentors[-1].programme_ids)
+            counted = frozenset(checks.sample(own, checks.randint(0, len(own) - 1)))
+            mentors[-1] = dataclasses.replace(
+                mentors[-1], background_checked_programme_ids=counted
+            )
     mentees = []
     for i in range(n_mentees):
         lat, lon = spot()

@@ -144,13 +144,26 @@ def test_possible_minor_needs_a_background_checked_mentor():
     unchecked = mentor(background_check_valid_until=None)
     assert rules.may_be_minor(minor, RUN)
     assert not rules.may_be_minor(adult, RUN)
-    assert rules.safeguarding_ok(minor, today, RUN)
-    assert not rules.safeguarding_ok(minor, expired, RUN)
-    assert rules.safeguarding_ok(adult, unchecked, RUN)
+    assert rules.safeguarding_ok(minor, today, RUN, "p1")
+    assert not rules.safeguarding_ok(minor, expired, RUN, "p1")
+    assert rules.safeguarding_ok(adult, unchecked, RUN, "p1")
     assert only_proposal(problem([minor], [expired])) is None
     assert only_proposal(problem([minor], [unchecked])) is None
     assert only_proposal(problem([minor], [today])) is not None
     assert only_proposal(problem([adult], [unchecked])) is not None
+
+
+def test_a_background_check_counts_only_for_the_programmes_that_confirmed_it():
+    minor = mentee(birth_year=2010)
+    adult = mentee(birth_year=2000)
+    elsewhere = mentor(background_checked_programme_ids=frozenset({"p2"}))
+    confirmed = mentor(background_checked_programme_ids=frozenset({"p1"}))
+    assert not rules.safeguarding_ok(minor, elsewhere, RUN, "p1")
+    assert rules.safeguarding_ok(minor, confirmed, RUN, "p1")
+    assert only_proposal(problem([minor], [elsewhere])) is None
+    assert only_proposal(problem([minor], [confirmed])) is not None
+    # Adults do not need a check: the link's confirmation does not matter to them.
+    assert only_proposal(problem([adult], [elsewhere])) is not None
 
 
 # Rule 6 — language and exclusions -------------------------------------------------------

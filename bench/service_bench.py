@@ -17,11 +17,18 @@ then prints one table and drops the database. The load generator shares the mach
 with the server: its own CPU use is part of what is measured. Usage::
 
     python -m bench.service_bench --scale 20000 [--rps 200] [--seconds 10]
+        [--policy '{"pricing": false}'] [--dry-run]
+
+``--policy`` passes engine policy overrides to the run (default: the default policy);
+``--dry-run`` times a dry run too, before the committed one. After the read load, the
+territory diagnostic of a few departments and the national overview are timed one
+request at a time (``--sequential`` requests each).
 """
 
 import argparse
 import asyncio
 import csv
+import json
 import os
 import random
 import subprocess
@@ -219,6 +226,9 @@ def main() -> int:
     parser.add_argument("--overload-rps", type=float, default=1000.0)
     parser.add_argument("--pg-dsn", default="host=127.0.0.1 port=5432 user=postgres dbname=test")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--policy", type=json.loads, default=None, help="policy overrides (JSON)")
+    parser.add_argument("--dry-run", action="store_true", help="time a dry run first")
+    parser.add_argument("--sequential", type=int, default=20, help="diagnostic requests each")
     args = parser.parse_args()
 
     params = psycopg.conninfo.conninfo_to_dict(args.pg_dsn)
@@ -335,24 +345,45 @@ def main() -> int:
                     )
                 )
 
-        response = client.post("/v1/matching-runs", json={"mode": "commit"})
-        assert response.status_code == 202, response.text
-        run_id = response.json()["id"]
-        submitted = time.perf_counter()
-        peak = 0
-        progress_seen: list[tuple[str, int]] = []
-        while True:
-            run = client.get(f"/v1/matching-runs/{run_id}").json()
-            peak = max(peak, memory_kib(worker.pid, "VmHWM"))
-            if not progress_seen or progress_seen[-1] != (run["phase"], run["progress"]):
-                progress_seen.append((run["phase"], run["progress"]))
-            if run["status"] in ("succeeded", "failed", "cancelled"):
-                break
-            time.sleep(0.25)
-        wall = time.perf_counter() - submitted
+        body: dict[str, Any] = {} if args.policy is None else {"policy": args.policy}
+
+        def run_to_end(mode: str) -> tuple[dict[str, Any], float, int, list[tuple[str, int]]]:
+            response = client.post("/v1/matching-runs", json={"mode": mode, **body})
+            assert response.status_code == 202, response.text
+            run_id = response.json()["id"]
+            submitted = time.perf_counter()
+            peak = 0
+            progress_seen: list[tuple[str, int]] = []
+            while True:
+                run = client.get(f"/v1/matching-runs/{run_id}").json()
+                peak = max(peak, memory_kib(worker.pid, "VmHWM"))
+                if not progress_seen or progress_seen[-1] != (run["phase"], run["progress"]):
+                    progress_seen.append((run["phase"], run["progress"]))
+                if run["status"] in ("succeeded", "failed", "cancelled"):
+                    return run, time.perf_counter() - submitted, peak, progress_seen
+                time.sleep(0.25)
+
+        if args.policy is not None:
+            rows.append(("run policy overrides", json.dumps(args.policy)))
+        if args.dry_run:
+            run, wall, _, _ = run_to_end("dry_run")
+            if run["status"] != "succeeded":
+                print(run)
+                return 1
+            stats = run["stats"]
+            rows.append(("dry run: submission → succeeded", f"{wall:.1f} s wall"))
+            rows.append(
+                (
+                    "  matched, bound, status",
+                    f"{stats['matched']:,}, {stats.get('bound_matched', '?'):,}, "
+                    f"{stats.get('status', '?')}",
+                )
+            )
+        run, wall, peak, progress_seen = run_to_end("commit")
         if run["status"] != "succeeded":
             print(run)
             return 1
+        run_id = run["id"]
         phases = run["timings"]["phases"]
         stats = run["stats"]
         rows.append(("committed run: submission → succeeded", f"{wall:.1f} s wall"))
@@ -369,6 +400,13 @@ def main() -> int:
                 "  matched / young people",
                 f"{stats['matched']:,} / {stats['snapshot']['mentees']:,}, "
                 f"{stats['written'].get('created', 0):,} matches written",
+            )
+        )
+        rows.append(
+            (
+                "  engine status, bound, gap",
+                f"{stats.get('status', '?')}, {stats.get('bound_matched', '?'):,}, "
+                f"{stats.get('gap', '?')}",
             )
         )
         rows.append(("  worker peak memory (VmHWM)", f"{peak / 1024:,.0f} MiB"))
@@ -399,6 +437,29 @@ def main() -> int:
                     f"{endpoint} at {args.rps:g} rps",
                     f"{result['rps']:.0f} rps ok, p50 {result['p50']:.0f} / "
                     f"p95 {result['p95']:.0f} / p99 {result['p99']:.0f} ms, errors {errors or 0}",
+                )
+            )
+
+        # The shared diagnostic, one request at a time (the first one of each path
+        # computes what later ones reuse: reported apart).
+        for path in (
+            "/v1/territories/departments/59",
+            "/v1/territories/departments/93",
+            "/v1/territories/departments/48",
+            "/v1/territories",
+        ):
+            times = []
+            for _ in range(args.sequential + 1):
+                t0 = time.perf_counter()
+                response = client.get(path)
+                assert response.status_code == 200, response.text[:500]
+                times.append((time.perf_counter() - t0) * 1000)
+            later = times[1:]
+            rows.append(
+                (
+                    f"GET {path}, one at a time",
+                    f"first {times[0]:,.0f} ms, then p50 {percentile(later, 0.5):,.0f} / "
+                    f"p95 {percentile(later, 0.95):,.0f} ms",
                 )
             )
 

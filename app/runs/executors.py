@@ -17,10 +17,12 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Annotated, Protocol
+from typing import Annotated, Protocol, TypeVar
 
+import procrastinate
 from fastapi import Depends
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -34,6 +36,8 @@ from app.runs.options import ExecutionOptions
 from app.runs.worker import TASK_NAME, build_app, is_postgres
 
 logger = logging.getLogger("binome.runs")
+
+T = TypeVar("T")
 
 
 class RunExecutor(Protocol):
@@ -66,14 +70,28 @@ class QueueExecutor:
                 self._opened = True
 
     def submit(self, run_id: uuid.UUID) -> int | None:
-        self._open()
-        job_id: int = self.app.configure_task(TASK_NAME).defer(run_id=str(run_id))
+        task = self.app.configure_task(TASK_NAME)
+        job_id: int = self._on_queue(lambda: task.defer(run_id=str(run_id)))
         return job_id
 
     def cancel(self, run: MatchingRun) -> None:
-        if run.job_id is not None:
-            self._open()
-            self.app.job_manager.cancel_job_by_id(run.job_id)
+        job_id = run.job_id
+        if job_id is not None:
+            self._on_queue(lambda: self.app.job_manager.cancel_job_by_id(job_id))
+
+    def _on_queue(self, operation: Callable[[], T]) -> T:
+        self._open()
+        try:
+            return operation()
+        except procrastinate.exceptions.ConnectorException:
+            # Pooled connections remember the queue's types by their OIDs: once a
+            # migration has recreated the queue's schema they fail ("cache lookup failed
+            # for type"). Fresh connections see the schema as it is now.
+            logger.warning("the queue refused an operation; retrying on fresh connections")
+            with self._lock:
+                self.app.close()
+                self.app.open()
+            return operation()
 
     def stop(self) -> None:
         # The housekeeping thread ends; the queue's connection pool stays open: the

@@ -3,12 +3,14 @@
 import os
 import subprocess
 import sys
+import uuid
 
 from alembic import command
 from sqlalchemy import inspect
 
 from app import migrate
 from app.db import engine_for, make_engine
+from app.runs.executors import QueueExecutor
 
 
 def test_models_and_migrations_agree(db_url: str) -> None:
@@ -50,3 +52,18 @@ def test_replicas_starting_together_migrate_once(empty_pg_url: str) -> None:
             assert migrate.at_head(connection)
     finally:
         engine.dispose()
+
+
+def test_runs_queue_after_a_migration_recreated_the_queue(empty_pg_url: str) -> None:
+    # A serving process keeps its queue connections across a migration (a rolling
+    # upgrade, or a downgrade and upgrade): queueing a run must still work afterwards.
+    migrate.upgrade(empty_pg_url)
+    executor = QueueExecutor(empty_pg_url)
+    try:
+        for _ in range(6):  # past psycopg's threshold for preparing statements
+            assert executor.submit(uuid.uuid4()) is not None
+        migrate.downgrade(empty_pg_url, "base")
+        migrate.upgrade(empty_pg_url)
+        assert executor.submit(uuid.uuid4()) is not None
+    finally:
+        executor.app.close()

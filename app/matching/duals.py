@@ -23,8 +23,8 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
 
+from app.matching import netflow
 from app.matching.arrays import IntArray
 from app.matching.candidates import CandidateArcs
 
@@ -114,14 +114,9 @@ def certificate(
     )
     costs = np.concatenate([np.zeros(ne, dtype=np.int64), -w, np.zeros(nm + npp + 1, np.int64)])
     n_nodes = 2 + ne + nm + npp
-    smcf = min_cost_flow.SimpleMinCostFlow()
-    ids = np.asarray(smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs))
     supplies = np.zeros(n_nodes, dtype=np.int64)
     supplies[0], supplies[1] = ne, -ne
-    smcf.set_nodes_supplies(np.arange(n_nodes), supplies)
-    if smcf.solve() != smcf.OPTIMAL:
-        raise RuntimeError("min-cost flow of the dual certificate failed")
-    flow = np.asarray(smcf.flows(ids))
+    flow, _ = netflow.solve(tails, heads, caps, costs, supplies, max_flow=False)
     # Residual graph: forward where flow < capacity (mentee→mentor arcs always, as if
     # uncapacitated: the mentee's unit already limits them), backward where flow > 0.
     fwd = (flow < caps) | (np.arange(tails.size) >= ne) & (np.arange(tails.size) < ne + pa.size)

@@ -8,10 +8,10 @@ import dataclasses
 import time
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from app.matching import netflow
 from app.matching.arrays import IntArray
 from app.matching.candidates import CandidateArcs
 from app.matching.monitor import UNWATCHED, Monitor
@@ -48,20 +48,16 @@ def _solve_flow(
     n_nodes: int,
     supply: int,
     bypass: bool,
-) -> tuple[min_cost_flow.SimpleMinCostFlow, IntArray]:
-    """Min-cost flow from node 0 (source) to node 1 (sink); returns solver and arc ids."""
-    smcf = min_cost_flow.SimpleMinCostFlow()
+) -> tuple[IntArray, int]:
+    """Min-cost flow from node 0 (source) to node 1 (sink): the flow of each given arc
+    and the flow's cost."""
     if bypass:
         tails, heads = np.r_[tails, 0], np.r_[heads, 1]
         caps, costs = np.r_[caps, supply], np.r_[costs, 0]
-    ids = np.asarray(smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs))
     supplies = np.zeros(n_nodes, dtype=np.int64)
     supplies[0], supplies[1] = supply, -supply
-    smcf.set_nodes_supplies(np.arange(n_nodes), supplies)
-    status = smcf.solve() if bypass else smcf.solve_max_flow_with_min_cost()
-    if status != smcf.OPTIMAL:
-        raise RuntimeError(f"min-cost flow failed with status {status}")
-    return smcf, ids
+    flows, cost = netflow.solve(tails, heads, caps, costs, supplies, max_flow=not bypass)
+    return flows, cost
 
 
 def relaxation(
@@ -115,8 +111,8 @@ def relaxation(
     costs = np.zeros(tails.size, dtype=np.int64)
     costs[n_e : n_e + pair_arc.size] = -arcs.score[pair_arc]
     t1 = time.perf_counter()
-    smcf, ids = _solve_flow(tails, heads, caps, costs, 2 + n_e + n_mm + n_pp, n_e, quality_first)
-    flows = np.asarray(smcf.flows(ids[n_e : n_e + pair_arc.size]))
+    flows, _ = _solve_flow(tails, heads, caps, costs, 2 + n_e + n_mm + n_pp, n_e, quality_first)
+    flows = flows[n_e : n_e + pair_arc.size]
     return pair_arc[flows > 0], t1 - t0
 
 
@@ -194,10 +190,10 @@ def reassign(
             np.zeros(progs.size, dtype=np.int64),
         ]
     )
-    smcf, ids = _solve_flow(tails, heads, caps, costs, 2 + n_pairs + progs.size, n_pairs, False)
-    flows = np.asarray(smcf.flows(ids[n_pairs : n_pairs + options.size]))
+    flows, cost = _solve_flow(tails, heads, caps, costs, 2 + n_pairs + progs.size, n_pairs, False)
+    flows = flows[n_pairs : n_pairs + options.size]
     kept = np.sort(options[flows > 0])
-    return kept, kept.size == n_pairs and smcf.optimal_cost() == 0
+    return kept, kept.size == n_pairs and cost == 0
 
 
 def subset(arcs: CandidateArcs, sub: IntArray) -> CandidateArcs:

@@ -152,9 +152,7 @@ def random_problem(
             # A check another organisation declared, confirmed for some programmes only.
             own = sorted(mentors[-1].programme_ids)
             counted = frozenset(checks.sample(own, checks.randint(0, len(own) - 1)))
-            mentors[-1] = dataclasses.replace(
-                mentors[-1], background_checked_programme_ids=counted
-            )
+            mentors[-1] = dataclasses.replace(mentors[-1], background_checked_programme_ids=counted)
     mentees = []
     for i in range(n_mentees):
         lat, lon = spot()

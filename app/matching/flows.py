@@ -56,8 +56,7 @@ def _solve_flow(
         caps, costs = np.r_[caps, supply], np.r_[costs, 0]
     supplies = np.zeros(n_nodes, dtype=np.int64)
     supplies[0], supplies[1] = supply, -supply
-    flows, cost = netflow.solve(tails, heads, caps, costs, supplies, max_flow=not bypass)
-    return flows, cost
+    return netflow.solve(tails, heads, caps, costs, supplies, max_flow=not bypass)
 
 
 def relaxation(

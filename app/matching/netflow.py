@@ -18,6 +18,7 @@ import ctypes
 import os
 import signal
 import struct
+from collections.abc import Callable
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -26,6 +27,9 @@ from app.matching.arrays import IntArray
 
 APART_ARCS = 150_000
 """Solves with at least this many arcs run in a child process (where ``fork`` exists)."""
+
+Answer = tuple[int, IntArray, int]
+"""The solver's status, each arc's flow (empty unless optimal), the flow's cost."""
 
 _HEADER = struct.Struct("<qqq")  # status, optimal cost, number of arcs
 _PR_SET_PDEATHSIG = 1
@@ -47,10 +51,15 @@ def solve(
     """Flow of every arc (in the order given) and the flow's cost, for node ``i``'s
     supply ``supplies[i]``. ``max_flow``: push as much of the supply as the arcs allow
     (``solve_max_flow_with_min_cost``) instead of requiring all of it."""
-    if tails.size >= APART_ARCS and hasattr(os, "fork"):
-        return _solve_in_child(tails, heads, caps, costs, supplies, max_flow)
-    status, flows, cost = _solve_here(tails, heads, caps, costs, supplies, max_flow)
-    _check(status)
+
+    def here() -> Answer:
+        return _solve_here(tails, heads, caps, costs, supplies, max_flow)
+
+    status, flows, cost = (
+        _in_child(here) if tails.size >= APART_ARCS and hasattr(os, "fork") else here()
+    )
+    if status != int(min_cost_flow.SimpleMinCostFlow.OPTIMAL):
+        raise FlowFailed(f"min-cost flow failed with status {status}")
     return flows, cost
 
 
@@ -61,7 +70,7 @@ def _solve_here(
     costs: IntArray,
     supplies: IntArray,
     max_flow: bool,
-) -> tuple[int, IntArray, int]:
+) -> Answer:
     smcf = min_cost_flow.SimpleMinCostFlow()
     ids = np.asarray(smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs))
     smcf.set_nodes_supplies(np.arange(supplies.size), supplies)
@@ -72,19 +81,8 @@ def _solve_here(
     return int(smcf.OPTIMAL), flows, int(smcf.optimal_cost())
 
 
-def _check(status: int) -> None:
-    if status != int(min_cost_flow.SimpleMinCostFlow.OPTIMAL):
-        raise FlowFailed(f"min-cost flow failed with status {status}")
-
-
-def _solve_in_child(
-    tails: IntArray,
-    heads: IntArray,
-    caps: IntArray,
-    costs: IntArray,
-    supplies: IntArray,
-    max_flow: bool,
-) -> tuple[IntArray, int]:
+def _in_child(solve_here: Callable[[], Answer]) -> Answer:
+    """``solve_here()`` run in a forked child; its answer comes back through a pipe."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: solve, write the answer, leave without any clean-up
@@ -92,7 +90,7 @@ def _solve_in_child(
         try:
             os.close(read_end)
             _die_with_parent()
-            status, flows, cost = _solve_here(tails, heads, caps, costs, supplies, max_flow)
+            status, flows, cost = solve_here()
             with os.fdopen(write_end, "wb") as out:
                 out.write(_HEADER.pack(status, cost, flows.size))
                 out.write(flows.tobytes())
@@ -106,13 +104,11 @@ def _solve_in_child(
     finally:
         _, wait_status = os.waitpid(pid, 0)
     if len(data) < _HEADER.size:
-        raise FlowFailed(
-            f"the min-cost flow process ended without an answer ({_ended(wait_status)})"
-        )
+        ended = _ended(wait_status)
+        raise FlowFailed(f"the min-cost flow process ended without an answer ({ended})")
     status, cost, n_arcs = _HEADER.unpack_from(data)
-    _check(status)
     flows = np.frombuffer(data, dtype=np.int64, count=n_arcs, offset=_HEADER.size).copy()
-    return flows, int(cost)
+    return status, flows, cost
 
 
 def _die_with_parent() -> None:

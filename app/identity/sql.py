@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, select
+from sqlalchemy import String, and_, case, cast, exists, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -18,6 +18,7 @@ from app.identity.keys import oldest_active_version
 from app.identity.models import DIGEST_LENGTH, Identity, IdentityDigest
 from app.identity.service import covered_needs, elsewhere
 from app.mentees.models import Mentee
+from app.mentors.models import Mentor
 
 
 def person_key(session: Session) -> ColumnElement[str]:
@@ -128,3 +129,71 @@ def by_person(
         else:
             people[key] = (key, insee, list(needs), qpv, rural_zone)
     return list(people.values())
+
+
+Owner = type[Mentee] | type[Mentor]
+
+
+def keyed(session: Session, model: Owner, source: Any) -> tuple[Any, ColumnElement[str]]:
+    """``source`` (a FROM clause holding ``model``) joined to each record's live hash
+    under the oldest key version, and the record's person key over that join: the same
+    key as :func:`person_key`, computed by a join instead of one lookup per row."""
+    version = oldest_active_version(session)
+    own_id = cast(model.id, String)
+    if version is None:
+        return source, own_id
+    owner = Identity.mentee_id if model is Mentee else Identity.mentor_id
+    live = (
+        select(owner.label("owner_id"), IdentityDigest.digest.label("digest"))
+        .join(IdentityDigest, IdentityDigest.identity_id == Identity.id)
+        .where(
+            owner.is_not(None),
+            Identity.detached_at.is_(None),
+            IdentityDigest.key_version == version,
+        )
+        .subquery("live_identity")
+    )
+    return source.outerjoin(live, live.c.owner_id == model.id), func.coalesce(live.c.digest, own_id)
+
+
+def people(
+    session: Session,
+    model: Owner,
+    columns: dict[str, Any],
+    flags: dict[str, ColumnElement[bool]],
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+    source: Any = None,
+    per: Sequence[ColumnElement[Any]] = (),
+) -> Any:
+    """One row per person among the records of ``model`` (over ``source``, filtered by
+    ``where``): ``columns`` as on the person's first record (by id), each flag as the
+    number of the person's records where it holds (so ``> 0``: on any of them), and
+    ``person`` (the person key). ``per``: more partition keys, e.g. the organisation,
+    for one row per person and organisation.
+
+    A person's figures are read on one record (where they live) and merged from all of
+    them (what they need, whether any of their records is supported): counted per place,
+    every person is counted once and the places still add up."""
+    joined, person = keyed(session, model, model.__table__ if source is None else source)
+    records = (
+        select(
+            model.id.label("record_id"),
+            person.label("person"),
+            *(column.label(name) for name, column in columns.items()),
+            *(case((flag, 1), else_=0).label(name) for name, flag in flags.items()),
+            *(key.label(f"per_{i}") for i, key in enumerate(per)),
+        )
+        .select_from(joined)
+        .where(*where)
+        .subquery("records")
+    )
+    partition = [records.c.person, *(records.c[f"per_{i}"] for i in range(len(per)))]
+    first = func.row_number().over(partition_by=partition, order_by=records.c.record_id)
+    ranked = select(
+        records.c.person,
+        *(records.c[name] for name in columns),
+        *(func.sum(records.c[name]).over(partition_by=partition).label(name) for name in flags),
+        first.label("rank"),
+    ).subquery("ranked")
+    return select(ranked).where(ranked.c.rank == 1).subquery("people")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db import contains
 from app.followup.models import Meeting
+from app.identity import sql as identity_sql
 from app.indicators.definitions import DAYS_PER_MONTH, EARLY_CLOSURE_DAYS
 from app.indicators.scopes import Period, Scope, ScopeKind
 from app.indicators.sql import utc_day
@@ -49,7 +50,10 @@ def _minor(period: Period) -> ColumnElement[bool]:
     return Mentee.birth_year > period.end.year - 18
 
 
-def match_measures(period: Period) -> dict[str, Any]:
+def match_measures(period: Period, person: Any = Match.mentee_id) -> dict[str, Any]:
+    """Counts over matches; ``person``: the expression telling young people apart (the
+    person key of :func:`app.identity.sql.keyed`, so that one person matched through two
+    records counts once)."""
     started_day = utc_day(Match.started_at)
     ended_day = utc_day(Match.ended_at)
     as_of = period.day(period.as_of)
@@ -63,9 +67,9 @@ def match_measures(period: Period) -> dict[str, Any]:
     )
     measures: dict[str, Any] = {
         "matches_proposed": _count(proposed),
-        "young_people_matched": _distinct(proposed, Match.mentee_id),
+        "young_people_matched": _distinct(proposed, person),
         "matches_started": _count(started),
-        "young_people_mentored": _distinct(started, Match.mentee_id),
+        "young_people_mentored": _distinct(started, person),
         "matches_followed": _count(followed),
         "matches_closed": _count(closed),
     }
@@ -90,10 +94,10 @@ def match_measures(period: Period) -> dict[str, Any]:
         "minors": _minor(period),
     }
     for name, condition in groups.items():
-        measures[f"reach_mentored:{name}"] = _distinct(and_(started, condition), Match.mentee_id)
+        measures[f"reach_mentored:{name}"] = _distinct(and_(started, condition), person)
     for need in NEEDS:
         measures[f"reach_mentored:need:{need.value}"] = _distinct(
-            and_(started, Match.need == need.value), Match.mentee_id
+            and_(started, Match.need == need.value), person
         )
     return measures
 
@@ -111,29 +115,67 @@ def _engaged() -> Any:
 ENGAGED = _engaged()
 
 
-def _waiting() -> ColumnElement[bool]:
-    return and_(Mentee.active.is_(True), ENGAGED.c.mentee_id.is_(None))
-
-
 def mentee_source(base: Any = None) -> Any:
     """Young people joined with whether they are engaged in a match."""
     source = Mentee.__table__ if base is None else base
     return source.outerjoin(ENGAGED, ENGAGED.c.mentee_id == Mentee.id)
 
 
-def mentee_measures(period: Period) -> dict[str, Any]:
-    waiting = _waiting()
-    measures: dict[str, Any] = {
-        "young_people_referred": _count(_between(utc_day(Mentee.created_at), period)),
-        "reach_waiting:all": _count(waiting),
-        "reach_waiting:qpv": _count(and_(waiting, Mentee.qpv.is_(True))),
-        "reach_waiting:rural": _count(and_(waiting, Mentee.rural_zone != RuralZone.NONE)),
-        "reach_waiting:minors": _count(and_(waiting, _minor(period))),
+MENTEE_MEASURES = (
+    "young_people_referred",
+    "reach_waiting:all",
+    *(f"reach_waiting:{group}" for group in GROUPS),
+    "duplicate_referrals",
+)
+
+
+def mentee_people(
+    session: Session,
+    period: Period,
+    *,
+    base: Any = None,
+    where: Sequence[ColumnElement[bool]] = (),
+    per: Sequence[Any] = (),
+) -> Any:
+    """One row per young person (:func:`app.identity.sql.people`), with what the
+    measures need: referred in the period on any record, active and engaged on any
+    record, the needs of all records, and how many records are linked to another
+    organisation's."""
+    columns: dict[str, Any] = {
+        "department": Mentee.department,
+        "region": Mentee.region,
+        "organisation_id": Mentee.organisation_id,
+        "qpv": Mentee.qpv,
+        "rural_zone": Mentee.rural_zone,
+        "birth_year": Mentee.birth_year,
     }
-    for need in NEEDS:
+    flags = {
+        "referred": _between(utc_day(Mentee.created_at), period),
+        "active": Mentee.active.is_(True),
+        "engaged": ENGAGED.c.mentee_id.is_not(None),
+        "linked": and_(Mentee.active.is_(True), identity_sql.linked_elsewhere()),
+        **{f"need_{i}": contains(Mentee.needs, need.value) for i, need in enumerate(NEEDS)},
+    }
+    return identity_sql.people(
+        session, Mentee, columns, flags, where=where, source=mentee_source(base), per=per
+    )
+
+
+def mentee_measures(period: Period, people: Any) -> dict[str, Any]:
+    """Counts over the rows of :func:`mentee_people`: people, not records."""
+    waiting = and_(people.c.active > 0, people.c.engaged == 0)
+    measures: dict[str, Any] = {
+        "young_people_referred": _count(people.c.referred > 0),
+        "reach_waiting:all": _count(waiting),
+        "reach_waiting:qpv": _count(and_(waiting, people.c.qpv.is_(True))),
+        "reach_waiting:rural": _count(and_(waiting, people.c.rural_zone != RuralZone.NONE)),
+        "reach_waiting:minors": _count(and_(waiting, people.c.birth_year > period.end.year - 18)),
+    }
+    for i, need in enumerate(NEEDS):
         measures[f"reach_waiting:need:{need.value}"] = _count(
-            and_(waiting, contains(Mentee.needs, need.value))
+            and_(waiting, people.c[f"need_{i}"] > 0)
         )
+    measures["duplicate_referrals"] = func.coalesce(func.sum(people.c.linked), 0)
     return measures
 
 
@@ -150,48 +192,55 @@ def grouped(
     return result
 
 
+def _matches(session: Session, period: Period) -> tuple[dict[str, Any], Any]:
+    """Match measures with young people told apart as people, and their source."""
+    source, person = identity_sql.keyed(
+        session, Mentee, Match.__table__.join(Mentee.__table__, Mentee.id == Match.mentee_id)
+    )
+    return match_measures(period, person), source
+
+
 def matches_by_department(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
-    source = Match.__table__.join(Mentee.__table__, Mentee.id == Match.mentee_id)
-    return grouped(session, match_measures(period), [Mentee.department, Mentee.region], source)
+    measures, source = _matches(session, period)
+    return grouped(session, measures, [Mentee.department, Mentee.region], source)
 
 
 def mentees_by_department(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
-    return grouped(
-        session, mentee_measures(period), [Mentee.department, Mentee.region], mentee_source()
-    )
+    people = mentee_people(session, period)
+    measures = mentee_measures(period, people)
+    return grouped(session, measures, [people.c.department, people.c.region], people)
 
 
 def matches_by_programme(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
-    source = Match.__table__.join(Mentee.__table__, Mentee.id == Match.mentee_id)
-    return grouped(
-        session, match_measures(period), [Match.organisation_id, Match.programme_id], source
-    )
+    measures, source = _matches(session, period)
+    return grouped(session, measures, [Match.organisation_id, Match.programme_id], source)
 
 
 def matches_by_organisation(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
-    source = Match.__table__.join(Mentee.__table__, Mentee.id == Match.mentee_id)
-    return grouped(session, match_measures(period), [Match.organisation_id], source)
+    measures, source = _matches(session, period)
+    return grouped(session, measures, [Match.organisation_id], source)
 
 
 def mentees_by_organisation(session: Session, period: Period) -> dict[tuple[str, ...], Counts]:
-    return grouped(session, mentee_measures(period), [Mentee.organisation_id], mentee_source())
+    """Each organisation's young people (one person with two records of the same
+    organisation counts once there)."""
+    people = mentee_people(session, period, per=[Mentee.organisation_id])
+    measures = mentee_measures(period, people)
+    return grouped(session, measures, [people.c.organisation_id], people)
 
 
 def mentees_of_programme(session: Session, period: Period, programme_id: str) -> Counts:
     """Young people enrolled in a programme (they may be enrolled in several: these
     counts do not add up across programmes)."""
-    measures = mentee_measures(period)
-    names = list(measures)
-    stmt = (
-        select(*(measures[name] for name in names))
-        .select_from(
-            mentee_source(
-                Mentee.__table__.join(mentee_programmes, mentee_programmes.c.mentee_id == Mentee.id)
-            )
-        )
-        .where(mentee_programmes.c.programme_id == _uuid(programme_id))
+    people = mentee_people(
+        session,
+        period,
+        base=Mentee.__table__.join(mentee_programmes, mentee_programmes.c.mentee_id == Mentee.id),
+        where=[mentee_programmes.c.programme_id == _uuid(programme_id)],
     )
-    row = session.execute(stmt).one()
+    measures = mentee_measures(period, people)
+    names = list(measures)
+    row = session.execute(select(*(measures[name] for name in names)).select_from(people)).one()
     return dict(zip(names, (int(value) for value in row), strict=True))
 
 
@@ -208,6 +257,23 @@ def match_filter(scope: Scope) -> ColumnElement[bool] | None:
     if scope.kind is ScopeKind.PROGRAMME:
         return Match.programme_id == _uuid(scope.code)
     return None
+
+
+def mentee_filter(scope: Scope) -> list[ColumnElement[bool]]:
+    """Conditions on ``Mentee`` for the scope's young people (a programme's: those
+    enrolled in it)."""
+    if scope.kind is ScopeKind.DEPARTMENT:
+        return [Mentee.department == scope.code]
+    if scope.kind is ScopeKind.REGION:
+        return [Mentee.region == scope.code]
+    if scope.kind is ScopeKind.ORGANISATION:
+        return [Mentee.organisation_id == _uuid(scope.code)]
+    if scope.kind is ScopeKind.PROGRAMME:
+        enrolled = select(mentee_programmes.c.mentee_id).where(
+            mentee_programmes.c.programme_id == _uuid(scope.code)
+        )
+        return [Mentee.id.in_(enrolled)]
+    return []
 
 
 def _uuid(code: str | None) -> uuid.UUID:

@@ -4,7 +4,7 @@ export name the definition version that produced a figure."""
 from dataclasses import dataclass
 from enum import StrEnum
 
-DEFINITION_VERSION = "2026.12-1"
+DEFINITION_VERSION = "2026.12-2"
 """Bumped whenever a definition below changes meaning."""
 
 RETENTION_DAYS = {"retention_6_months": 182, "retention_12_months": 365}

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from app.identity.models import Identity
 from app.matches.models import Match
 from app.mentees.models import Mentee
 from app.mentors.models import Mentor
@@ -25,7 +26,8 @@ from app.supports.models import Support
 
 T = TypeVar("T")
 MAX_ENTRIES = 32
-SOURCES: tuple[Any, ...] = (Mentee, Mentor, Match, Support, Programme)
+# Identities: linking and detaching change who counts as one person.
+SOURCES: tuple[Any, ...] = (Mentee, Mentor, Match, Support, Programme, Identity)
 
 _lock = threading.Lock()
 _entries: "OrderedDict[Hashable, tuple[Hashable, Any]]" = OrderedDict()

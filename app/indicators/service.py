@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import Caller
 from app.errors import Forbidden, NotFound
+from app.identity import sql as identity_sql
 from app.indicators import aggregates
 from app.indicators.aggregates import CLOSE_REASONS, GROUPS, Counts
 from app.indicators.definitions import (
@@ -27,6 +28,7 @@ from app.indicators.scopes import Period, Scope, ScopeKind
 from app.indicators.suppression import SMALL_COUNT, Line, is_small, withheld_cells
 from app.indicators.survival import Tally, events_until, survival_at
 from app.matches.models import Match
+from app.mentees.models import Mentee
 from app.programmes.models import Programme
 from app.vocabulary import Role
 
@@ -112,7 +114,7 @@ def national_table(session: Session, period: Period, programme: str | None = Non
 def _national_table(session: Session, period: Period, programme: str | None) -> Table:
     table = Table()
     match_measures = list(aggregates.match_measures(period))
-    mentee_measures = list(aggregates.mentee_measures(period))
+    mentee_measures = list(aggregates.MENTEE_MEASURES)
     measures = match_measures + mentee_measures
     regions: dict[str, list[str]] = defaultdict(list)
     for rows in (
@@ -224,11 +226,23 @@ def compute(session: Session, caller: Caller, scope: Scope, period: Period) -> I
         value = shown(f"reach_waiting:{group}")
         add("reach_waiting", value, group)
         add("reach_waiting_share", share(value, waiting), group)
-    # Cross-organisation figures: computed once distinct persons can be told apart
-    # across organisations.
-    for missing in ("duplicate_referrals", "duplicates_avoided"):
-        figures.append(Figure(missing, None, None, "not_available"))
+    add("duplicate_referrals", shown("duplicate_referrals"))
+    avoided = duplicates_avoided(session, scope, period)
+    add("duplicates_avoided", avoided if exact or not is_small(avoided) else None)
     return Indicators(scope, period, DEFINITION_VERSION, exact, figures)
+
+
+def duplicates_avoided(session: Session, scope: Scope, period: Period) -> int:
+    """Needs of the scope's active young people covered by another actor only, as of the
+    period's end (see ``app.identity.sql.duplicate_supports_avoided``)."""
+
+    def compute() -> int:
+        day = min(period.end, period.as_of)
+        return identity_sql.duplicate_supports_avoided(
+            session, day, Mentee.active.is_(True), *aggregates.mentee_filter(scope)
+        )
+
+    return remembered(session, ("duplicates_avoided", scope, period), compute)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,9 @@ def test_the_csv_export_validates_against_its_table_schema(
         assert len(rows) == len(json_figures)
         started = next(r for r in rows if r["indicator"] == "matches_started")
         assert started["value"] == "6"
-        assert {r["status"] for r in rows} >= {"published", "not_available"}
+        statuses = {r["status"] for r in rows}
+        assert "published" in statuses
+        assert "not_available" not in statuses  # every indicator is computed
 
 
 def test_a_row_breaking_the_schema_is_caught(client: TestClient, tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from app.errors import PROBLEM_BASE, AppError, UnsupportedMediaType, problem
 from app.privacy import logs
@@ -105,6 +107,21 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at the request's path. Starlette's own 405 names
+    the methods of the first route matching the path only (``GET`` where the same path
+    also has ``PATCH`` and ``DELETE`` routes)."""
+    allowed = []
+    for method in METHODS:
+        probe = {**scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -131,7 +148,7 @@ def install(app: FastAPI) -> None:
         return respond(problem(422, "validation-error", "Invalid input", detail, errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
             # FastAPI could not decode a JSON body: it answers a bare 400 "error parsing
             # the body", where malformed JSON is a ``malformed-json`` problem.
@@ -146,7 +163,12 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such route"
-        return respond(problem(exc.status_code, code, title, detail), dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            allowed = allowed_methods(app, request.scope)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
+        return respond(problem(exc.status_code, code, title, detail), headers)
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:

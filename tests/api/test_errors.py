@@ -27,6 +27,22 @@ def test_wrong_method_is_a_problem(client: TestClient, admin: Actor) -> None:
     assert_problem(client.put("/v1/organisations", headers=admin.headers), 405)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/v1/mentees/7a0c8a57-5b8e-4a57-9d8b-1f0e2c3d4b5a", "GET, PATCH, DELETE"),
+        ("PUT", "/v1/mentors", "GET, POST"),
+        ("POST", "/v1/territories", "GET"),
+    ],
+)
+def test_a_405_lists_every_method_of_the_path(
+    client: TestClient, admin: Actor, method: str, path: str, allowed: str
+) -> None:
+    response = client.request(method, path, headers=admin.headers)
+    assert_problem(response, 405)
+    assert response.headers["allow"] == allowed
+
+
 def test_missing_key_is_401(client: TestClient) -> None:
     assert_problem(client.get("/v1/organisations"), 401)
 

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import event, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.identity.models import Identity
@@ -46,11 +46,30 @@ def fingerprint(session: Session) -> tuple[Any, ...]:
     return tuple(sorted((str(name), int(count), str(latest)) for name, count, latest in rows))
 
 
+def _current(session: Session) -> tuple[Any, ...]:
+    """The fingerprint, read once per transaction of the session while it writes
+    nothing: a request asking for several remembered tables pays one check."""
+    found = session.info.get(_FINGERPRINT)
+    if found is not None and found[0] is session.get_transaction() and not session.dirty:
+        return found[1]  # type: ignore[no-any-return]
+    current = fingerprint(session)
+    session.info[_FINGERPRINT] = (session.get_transaction(), current)
+    return current
+
+
+_FINGERPRINT = "indicators.memo.fingerprint"
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_fingerprint(session: Session, _context: Any) -> None:
+    session.info.pop(_FINGERPRINT, None)
+
+
 def remembered(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
     """``compute()``, or its result kept from an earlier call on the same data."""
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
     full_key = (url, key)
-    current = fingerprint(session)
+    current = _current(session)
     with _lock:
         found = _entries.get(full_key)
         if found is not None and found[0] == current:

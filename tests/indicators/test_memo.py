@@ -1,7 +1,12 @@
 """National tables kept in memory are recomputed after any change of the data."""
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from app.indicators import memo
+from app.organisations.models import Organisation
+from app.vocabulary import OrganisationKind
 from tests.api.conftest import Actor, mentee_payload
 
 
@@ -27,3 +32,29 @@ def test_figures_follow_creations_updates_and_erasures(
         == 204
     )
     assert young_people(client, admin) == 1
+
+
+def test_one_freshness_check_per_transaction_until_the_session_writes(session: Session) -> None:
+    checks: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "count(*)" in statement.lower() and "union all" in statement.lower():
+            checks.append(statement)
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        assert memo.remembered(session, "a", lambda: 1) == 1
+        assert memo.remembered(session, "b", lambda: 2) == 2
+        assert len(checks) == 1
+        organisation = Organisation(name="Nouvelle association", kind=OrganisationKind.ASSOCIATION)
+        session.add(organisation)
+        session.flush()
+        # The session wrote: the data may have changed, the check is made again.
+        assert memo.remembered(session, "a", lambda: 3) in (1, 3)
+        assert len(checks) == 2
+        session.commit()
+        memo.remembered(session, "a", lambda: 4)
+        assert len(checks) == 3
+    finally:
+        event.remove(bind, "before_cursor_execute", count)

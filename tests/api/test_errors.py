@@ -289,3 +289,13 @@ def test_an_unknown_commune_is_named_once(client: TestClient, association: Actor
         {"field": "location.insee", "message": "unknown INSEE commune code '99999'"}
     ]
     assert body["detail"] == "location.insee: unknown INSEE commune code '99999'"
+
+
+def test_a_method_the_written_out_path_does_not_serve_is_405_not_a_bad_id(
+    client: TestClient, admin: Actor
+) -> None:
+    # /v1/mentors/import also fits /v1/mentors/{mentor_id}, which serves DELETE.
+    response = client.delete("/v1/mentors/import", headers=admin.headers)
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "POST"
+    assert_problem(client.delete("/v1/mentors/not-an-id", headers=admin.headers), 422)

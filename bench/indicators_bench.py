@@ -6,7 +6,8 @@ proportion to population), 300 associations running 3 programmes per department,
 100,000 matches (proposed, accepted, active and closed, started over two years) and
 their meetings every two weeks for a year. Then it times, through the HTTP application
 (in process, public-body key: suppression on), each endpoint repeatedly and prints
-p50 / p95 / max, and drops the database. Usage::
+p50 / p95 / max, and drops the database (unless ``--keep``; ``--reuse NAME`` times a kept
+one again). Maps and charts are timed too. Usage::
 
     python -m bench.indicators_bench [--young 160000] [--mentors 80000] [--matches 100000]
 """
@@ -340,26 +341,32 @@ def main() -> int:
     parser.add_argument("--matches", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--pg-dsn", default="host=127.0.0.1 port=5432 user=postgres dbname=test")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database (its name is printed)"
+    )
+    parser.add_argument("--reuse", metavar="NAME", help="time a database kept by --keep")
     args = parser.parse_args()
     params = psycopg.conninfo.conninfo_to_dict(args.pg_dsn)
-    name = f"binome_bench_ind_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(args.pg_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    name = args.reuse or f"binome_bench_ind_{uuid.uuid4().hex[:6]}"
+    if not args.reuse:
+        with psycopg.connect(args.pg_dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
     dsn = psycopg.conninfo.make_conninfo(args.pg_dsn, dbname=name)
     url = (
         f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}"
         f":{params.get('port', 5432)}/{name}"
     )
     try:
-        migrate.upgrade(url)
-        started = time.perf_counter()
-        populate(dsn, args.young, args.mentors, args.matches, seed=1)
-        with psycopg.connect(dsn) as conn:
-            meetings = conn.execute("SELECT count(*) FROM meetings").fetchone()
-        print(
-            f"population written in {time.perf_counter() - started:.0f} s "
-            f"({meetings[0] if meetings else 0} meetings)"
-        )
+        if not args.reuse:
+            migrate.upgrade(url)
+            started = time.perf_counter()
+            populate(dsn, args.young, args.mentors, args.matches, seed=1)
+            with psycopg.connect(dsn) as conn:
+                meetings = conn.execute("SELECT count(*) FROM meetings").fetchone()
+            print(
+                f"population written in {time.perf_counter() - started:.0f} s "
+                f"({meetings[0] if meetings else 0} meetings) into {name}"
+            )
         engine = make_engine(url)
         with Session(engine) as session:
             organisation = Organisation(name="Préfecture", kind=OrganisationKind.PUBLIC_BODY)
@@ -385,6 +392,12 @@ def main() -> int:
             ("indicators region 32", f"/v1/indicators?scope=region&code=32&{year}"),
             ("indicators national", f"/v1/indicators?{year}"),
             ("indicators national CSV", f"/v1/indicators.csv?{year}"),
+            ("map of France SVG", "/v1/maps/departments.svg"),
+            ("map of France PNG", "/v1/maps/departments.png?indicator=matched_share"),
+            ("map of department 59 SVG", "/v1/maps/departments/59.svg"),
+            ("map of department 59 PNG", "/v1/maps/departments/59.png"),
+            ("monthly chart 59 PNG", "/v1/charts/monthly.png?department=59"),
+            ("monthly chart national SVG", "/v1/charts/monthly.svg"),
         ]
         print(f"{'endpoint':<36} {'first ms':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
         with TestClient(create_app()) as client:
@@ -400,8 +413,9 @@ def main() -> int:
         from app.db import engine_for
 
         engine_for.cache_clear()
-        with psycopg.connect(args.pg_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not (args.keep or args.reuse):
+            with psycopg.connect(args.pg_dsn, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import Caller
 from app.config import get_settings
+from app.db import utcnow
 from app.errors import Conflict, Forbidden, ValidationFailed, field_error
 from app.followup.models import CheckIn, Meeting
 from app.followup.schemas import CheckInIn, MeetingIn
@@ -72,6 +73,9 @@ def add_meeting(
         mode=data.mode,
     )
     session.add(meeting)
+    # The match changed: its follow-up is part of it (the indicators' memo sees the new
+    # meeting through the matches' latest change; retention sees recent contact).
+    match.updated_at = utcnow()
     session.flush()
     return meeting
 
@@ -207,5 +211,8 @@ def import_meetings(session: Session, caller: Caller, stream: IO[bytes], today: 
         )
         for _, match_id, meeting in parsed
     )
+    now = utcnow()
+    for _, match_id, _ in parsed:
+        found[match_id].updated_at = now  # see add_meeting
     session.flush()
     return len(parsed)

@@ -201,7 +201,7 @@ def compute(session: Session, caller: Caller, scope: Scope, period: Period) -> I
     followed = shown("matches_followed")
     add("matches_followed", followed)
     months = timeline.active_months
-    meetings = aggregates.meetings_held(session, scope, period) if months > 0 else 0
+    meetings = timeline.meetings if months > 0 else 0
     rate = round(meetings / months, 3) if followed is not None and months > 0 else None
     add("meetings_per_active_month", rate)
     for key in EARLY_CLOSURE_DAYS:
@@ -253,11 +253,14 @@ class Timeline:
     days_to_first_meeting: float | None
     tallies: list[Tally]
     active_months: float
+    meetings: int
 
 
 def scope_timeline(session: Session, scope: Scope, period: Period) -> Timeline:
-    """The scope's own aggregates over its matches, kept per state of the data like the
-    national tables (meetings are counted on every request: they are not fingerprinted)."""
+    """The scope's own aggregates over its matches and their meetings, kept per state of
+    the data like the national tables (a meeting recorded changes its match: see
+    ``app.followup.service.add_meeting``; meetings are never updated, and deleted only
+    with their match)."""
 
     def compute() -> Timeline:
         return Timeline(
@@ -265,6 +268,7 @@ def scope_timeline(session: Session, scope: Scope, period: Period) -> Timeline:
             aggregates.median_days(session, scope, period, Match.started_at),
             aggregates.survival_tallies(session, scope, period),
             aggregates.active_months(session, scope, period),
+            aggregates.meetings_held(session, scope, period),
         )
 
     return remembered(session, ("timeline", scope, period), compute)

@@ -144,6 +144,7 @@ def mentee_people(
     columns: dict[str, Any] = {
         "department": Mentee.department,
         "region": Mentee.region,
+        "commune_insee": Mentee.commune_insee,
         "organisation_id": Mentee.organisation_id,
         "qpv": Mentee.qpv,
         "rural_zone": Mentee.rural_zone,

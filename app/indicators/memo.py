@@ -18,16 +18,18 @@ from sqlalchemy.orm import Session
 
 from app.identity.models import Identity
 from app.matches.models import Match
-from app.mentees.models import Mentee
+from app.mentees.models import Mentee, mentee_programmes
 from app.mentors.models import Mentor
+from app.organisations.models import Organisation
 from app.programmes.models import Programme
 from app.runs.models import MatchingRun
 from app.supports.models import Support
 
 T = TypeVar("T")
 MAX_ENTRIES = 32
-# Identities: linking and detaching change who counts as one person.
-SOURCES: tuple[Any, ...] = (Mentee, Mentor, Match, Support, Programme, Identity)
+# Identities: linking and detaching change who counts as one person; organisations:
+# the tables have a line per organisation.
+SOURCES: tuple[Any, ...] = (Mentee, Mentor, Match, Support, Programme, Identity, Organisation)
 
 _lock = threading.Lock()
 _entries: "OrderedDict[Hashable, tuple[Hashable, Any]]" = OrderedDict()
@@ -41,6 +43,12 @@ def fingerprint(session: Session) -> tuple[Any, ...]:
     ]
     parts.append(
         select(literal(MatchingRun.__tablename__), func.count(), func.max(MatchingRun.finished_at))
+    )
+    # Enrolments in programmes (a table of pairs, no timestamps): the count of rows.
+    parts.append(
+        select(literal("mentee_programmes"), func.count(), literal(None)).select_from(
+            mentee_programmes
+        )
     )
     rows = session.execute(union_all(*parts)).all()
     return tuple(sorted((str(name), int(count), str(latest)) for name, count, latest in rows))

@@ -36,10 +36,10 @@ from app.geo import commune
 from app.indicators import aggregates as indicator_aggregates
 from app.indicators import service as indicators
 from app.indicators.definitions import RETENTION_DAYS
+from app.indicators.memo import remembered
 from app.indicators.scopes import Period, Scope, ScopeKind
 from app.indicators.suppression import Line, is_small, withheld_cells
 from app.indicators.survival import events_until, survival_at
-from app.maps import tables
 from app.matches.models import CloseReason, Match, MatchStatus
 from app.mentees.models import Mentee
 from app.mentors.models import Mentor
@@ -154,9 +154,9 @@ def department_figures(
     """Every department with young people or volunteers (or only ``only``), its figures
     as the indicators and the territory diagnostic publish them to this caller."""
     day = today or date.today()
-    return tables.remember(
+    return remembered(
         session,
-        ("departments", day, exact, only),
+        ("map departments", day, exact, only),
         lambda: _department_figures(session, exact, only, day),
     )
 
@@ -165,7 +165,7 @@ def _department_figures(
     session: Session, exact: bool, only: str | None, day: date
 ) -> dict[str, DepartmentFigures]:
     period = last_year(day)
-    table = tables.national_table(session, period)
+    table = indicators.national_table(session, period)
     overview = territories.overview(session, day, exact=exact).departments
 
     def cell(measure: str, code: str) -> int | None:
@@ -224,13 +224,6 @@ def _running(now: object) -> ColumnElement[bool]:
     )
 
 
-def _engaged_mentees() -> ColumnElement[bool]:
-    engaged = select(Match.mentee_id).where(
-        Match.status.in_((MatchStatus.ACCEPTED, MatchStatus.ACTIVE))
-    )
-    return Mentee.id.in_(engaged)
-
-
 def available_mentors_filter(now: object) -> ColumnElement[bool]:
     held = (
         select(func.count())
@@ -261,19 +254,32 @@ def commune_points(
     withheld with the indicators' suppression over that line (the department's count
     forced when it is withheld itself), so that no withheld commune can be read back.
     Volunteers in reach overlap from one commune to the next and add up to nothing;
-    their small counts are withheld alone."""
+    their small counts are withheld alone. Young people are counted as people (records
+    of one person count once), as in the indicators.
+
+    Kept per state of the data, like the tables (:mod:`app.indicators.memo`)."""
+    day = today or date.today()
+    return remembered(
+        session,
+        ("commune_points", department, exact, day),
+        lambda: _commune_points(session, department, exact, day),
+    )
+
+
+def _commune_points(
+    session: Session, department: str, exact: bool, today: date
+) -> list[CommunePoint]:
     now = utcnow()
+    people = indicator_aggregates.mentee_people(
+        session, last_year(today), where=[Mentee.department == department]
+    )
     waiting: Counter[str] = Counter(
         {
             insee: int(n)
             for insee, n in session.execute(
-                select(Mentee.commune_insee, func.count())
-                .where(
-                    Mentee.active.is_(True),
-                    Mentee.department == department,
-                    ~_engaged_mentees(),
-                )
-                .group_by(Mentee.commune_insee)
+                select(people.c.commune_insee, func.count())
+                .where(people.c.active > 0, people.c.engaged == 0)
+                .group_by(people.c.commune_insee)
             )
         }
     )
@@ -284,7 +290,7 @@ def commune_points(
     ).all()
     hidden: set[str] = set()
     if not exact:
-        table = tables.national_table(session, last_year(today or date.today()))
+        table = indicators.national_table(session, last_year(today))
         total = ("reach_waiting:all", "department", department)
         values = {**waiting, "": sum(waiting.values())}
         forced = {""} if total in table.hidden else set()
@@ -373,10 +379,9 @@ def monthly(
     else:
         level, code = "national", ""
     found: dict[Series, list[Value]] = {series: [] for series in Series}
-    stamp = tables.fingerprint(session)
     for month in months:
         period = Period.of(month, month_end(month), day)
-        table = tables.national_table(session, period, scope.programme_id, stamp)
+        table = indicators.national_table(session, period, scope.programme_id)
 
         def cell(measure: str, table: indicators.Table = table) -> int | None:
             key = (measure, level, code)

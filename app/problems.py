@@ -160,7 +160,12 @@ def method_not_allowed(app: FastAPI, request: Request) -> JSONResponse | None:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        # ``DELETE /v1/mentors/import?mode=atomic`` reaches ``DELETE /v1/mentors/{mentor_id}``
+        # and fails there (on the query parameters the import declares), where the path
+        # written out only serves POST.
+        if (answer := method_not_allowed(app, request)) is not None:
+            return answer
         return respond(exc.to_problem(), getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)

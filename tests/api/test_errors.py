@@ -299,3 +299,15 @@ def test_a_method_the_written_out_path_does_not_serve_is_405_not_a_bad_id(
     assert_problem(response, 405)
     assert response.headers["allow"] == "POST"
     assert_problem(client.delete("/v1/mentors/not-an-id", headers=admin.headers), 422)
+
+
+def test_a_method_the_path_does_not_serve_is_405_whatever_its_query(
+    client: TestClient, admin: Actor
+) -> None:
+    # DELETE /v1/mentors/{mentor_id} does not declare the import's query parameters: the
+    # request is answered 405 before its parameters are looked at.
+    response = client.delete(
+        "/v1/mentors/import?mode=atomic&deactivate_missing=true", headers=admin.headers
+    )
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "POST"

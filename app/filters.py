@@ -3,11 +3,12 @@
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.expression import ColumnElement
 
 from app.errors import ValidationFailed
+from app.fields import commune_schema, department_schema
 from app.geo import commune, is_known_department
 
 
@@ -30,10 +31,14 @@ class TerritoryFilter(BaseModel):
 
 def territory_filter(
     department: Annotated[
-        str | None, Query(description="department code, e.g. 93 or 2A", max_length=3)
+        str | None,
+        Query(description="department code, e.g. 93 or 2A", max_length=3),
+        WithJsonSchema(department_schema()),
     ] = None,
     commune_insee: Annotated[
-        str | None, Query(alias="commune", description="INSEE commune code", max_length=5)
+        str | None,
+        Query(alias="commune", description="INSEE commune code", max_length=5),
+        WithJsonSchema(commune_schema()),
     ] = None,
 ) -> TerritoryFilter:
     errors = []

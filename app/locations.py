@@ -1,12 +1,13 @@
 """Where a person is: given as an INSEE code or a postcode, stored geocoded."""
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from sqlalchemy import Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.errors import ValidationFailed
+from app.fields import POSTCODE_FORMAT, POSTCODE_PATTERN, commune_schema
 from app.geo import GeocodingError, Place, geocode
 
 
@@ -15,11 +16,51 @@ class LocationIn(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"insee": "93066"}, {"postcode": "93200"}]},
+        json_schema_extra={
+            "examples": [{"insee": "93066"}, {"postcode": "93200"}],
+            # what _one_code checks: a code, and both coordinates or neither
+            "allOf": [
+                {
+                    "anyOf": [
+                        {"required": ["insee"], "properties": {"insee": {"type": "string"}}},
+                        {
+                            "required": ["postcode"],
+                            "properties": {"postcode": {"type": "string"}},
+                        },
+                    ]
+                },
+                {
+                    "anyOf": [
+                        {
+                            "required": ["lat", "lon"],
+                            "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+                        },
+                        {"properties": {"lat": {"type": "null"}, "lon": {"type": "null"}}},
+                    ]
+                },
+            ],
+        },
     )
 
-    insee: str | None = Field(default=None, min_length=5, max_length=5, examples=["93066"])
-    postcode: str | None = Field(default=None, pattern=r"^\d{5}$", examples=["93200"])
+    # geocode() reads a code in either case (Corsica: 2A or 2a)
+    insee: (
+        Annotated[str, WithJsonSchema(commune_schema(r"^(?:[0-9]{2}|2[ABab])[0-9]{3}$"))] | None
+    ) = Field(default=None, min_length=5, max_length=5, examples=["93066"])
+    postcode: (
+        Annotated[
+            str,
+            WithJsonSchema(
+                {
+                    "type": "string",
+                    "pattern": POSTCODE_PATTERN,
+                    "format": POSTCODE_FORMAT,
+                    "description": "a postcode of the reference data (format "
+                    f"`{POSTCODE_FORMAT}`); with `insee`, one that serves the commune",
+                }
+            ),
+        ]
+        | None
+    ) = Field(default=None, pattern=POSTCODE_PATTERN, examples=["93200"])
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
 

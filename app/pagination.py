@@ -15,17 +15,20 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.dependencies.models import Dependant
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.errors import ValidationFailed, field_error
 
 T = TypeVar("T")
 
 MAX_OFFSET = 1_000_000_000
 """Beyond any real list, and within what every database accepts as an OFFSET."""
+MAX_PAGE_SIZE = Settings.model_fields["max_page_size"].default
+"""The largest ``limit`` by default, stated in the schema (``maximum``); a deployment that
+sets ``BINOME_MAX_PAGE_SIZE`` enforces its own."""
 
 
 class PageParams(BaseModel):
@@ -37,6 +40,9 @@ def page_params(
     limit: Annotated[
         int | None,
         Query(ge=1, description="page size (default 50, at most `BINOME_MAX_PAGE_SIZE`, 500)"),
+        # the bound is stated here and enforced by page_params, whose 422 names the
+        # setting's value
+        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
     ] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
 ) -> PageParams:

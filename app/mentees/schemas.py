@@ -35,6 +35,14 @@ def _plausible_birth_year(year: int | None) -> int | None:
     return year
 
 
+def _birth_year_bounds(schema: dict[str, Any]) -> None:
+    """The range _plausible_birth_year accepts, computed when the schema is built (the
+    published document states the year it was written in)."""
+    this_year = date.today().year
+    branch = next((s for s in schema.get("anyOf", [schema]) if s.get("type") == "integer"), schema)
+    branch |= {"minimum": this_year - MAX_AGE, "maximum": this_year - MIN_AGE}
+
+
 IDENTITY_DESCRIPTION = (
     "optional: who the young person is, to recognise them across organisations; only a "
     "keyed hash is kept (birth_date must fall in birth_year)"
@@ -72,6 +80,11 @@ class MenteeCreate(MenteeFields):
     organisation_id: uuid.UUID | None = Field(
         default=None, description="referring association; defaults to the caller's"
     )
+    birth_year: int = Field(
+        description="year only: the service never stores a birth date; "
+        f"the person is {MIN_AGE} to {MAX_AGE} this year",
+        json_schema_extra=_birth_year_bounds,
+    )
     location: LocationIn
     programme_ids: list[uuid.UUID] = Field(
         default=[], max_length=50, description="empty: open to any programme covering them"
@@ -92,7 +105,7 @@ class MenteeUpdate(Patch):
             "examples": [{"needs": ["orientation", "confidence"], "max_travel_km": 8}]
         },
     )
-    birth_year: int | None = None
+    birth_year: int | None = Field(default=None, json_schema_extra=_birth_year_bounds)
     location: LocationIn | None = None
     qpv: bool | None = None
     rural_zone: RuralZone | None = None

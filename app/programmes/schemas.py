@@ -4,7 +4,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from app.fields import CommuneCode, DepartmentCode, NeedList, Patch, unique_items
+from app.fields import UNIQUE_ITEMS, CommuneCode, DepartmentCode, NeedList, Patch, unique_items
 
 Age = Annotated[int, Field(ge=3, le=30)]
 
@@ -12,8 +12,8 @@ Age = Annotated[int, Field(ge=3, le=30)]
 class ProgrammeBase(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     needs: NeedList
-    departments: Annotated[list[DepartmentCode], AfterValidator(unique_items)] = []
-    communes: Annotated[list[CommuneCode], AfterValidator(unique_items)] = []
+    departments: Annotated[list[DepartmentCode], AfterValidator(unique_items), UNIQUE_ITEMS] = []
+    communes: Annotated[list[CommuneCode], AfterValidator(unique_items), UNIQUE_ITEMS] = []
     min_age: Age
     max_age: Age
     capacity: int = Field(ge=0, le=1_000_000, description="maximum running matches")
@@ -60,8 +60,10 @@ class ProgrammeUpdate(Patch):
     )
     name: str | None = Field(default=None, min_length=1, max_length=200)
     needs: NeedList | None = None
-    departments: Annotated[list[DepartmentCode], AfterValidator(unique_items)] | None = None
-    communes: Annotated[list[CommuneCode], AfterValidator(unique_items)] | None = None
+    departments: (
+        Annotated[list[DepartmentCode], AfterValidator(unique_items), UNIQUE_ITEMS] | None
+    ) = None
+    communes: Annotated[list[CommuneCode], AfterValidator(unique_items), UNIQUE_ITEMS] | None = None
     min_age: Age | None = None
     max_age: Age | None = None
     capacity: int | None = Field(default=None, ge=0, le=1_000_000)

@@ -1,13 +1,24 @@
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from app.config import get_settings
 from app.webhooks.vocabulary import DeliveryStatus, EventType
 
 SUBSCRIBABLE = [e for e in EventType if e is not EventType.PING]
+Subscribable = Annotated[
+    EventType,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": [e.value for e in SUBSCRIBABLE],
+            "description": "an event type (`ping` is sent on request, never subscribed to)",
+        }
+    ),
+]
+"""An event an endpoint subscribes to: any but ``ping`` (refused by ``_events``)."""
 
 
 def allowed_host(host: str | None) -> bool:
@@ -45,7 +56,9 @@ class WebhookCreate(BaseModel):
     )
 
     url: AnyHttpUrl = Field(description="where events are POSTed (http or https)")
-    events: list[EventType] = Field(min_length=1, description="the events to receive")
+    events: list[Subscribable] = Field(
+        min_length=1, description="the events to receive", json_schema_extra={"uniqueItems": True}
+    )
     secret: str | None = Field(
         default=None,
         min_length=16,
@@ -68,7 +81,9 @@ class WebhookUpdate(BaseModel):
     )
 
     url: AnyHttpUrl | None = None
-    events: list[EventType] | None = Field(default=None, min_length=1)
+    events: Annotated[list[Subscribable], Field(json_schema_extra={"uniqueItems": True})] | None = (
+        Field(default=None, min_length=1)
+    )
     secret: str | None = Field(default=None, min_length=16, max_length=200)
     description: str | None = Field(default=None, max_length=200)
     active: bool | None = Field(

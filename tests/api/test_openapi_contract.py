@@ -115,3 +115,90 @@ def test_every_problem_type_has_a_page() -> None:
     assert not missing, f"problem types without a page in docs/problems/: {missing}"
     index = (PROBLEM_PAGES / "README.md").read_text(encoding="utf-8")
     assert all(f"({code}.md)" in index for code in codes)
+
+
+def _parameter(spec: dict[str, Any], method: str, path: str, name: str) -> dict[str, Any]:
+    parameters = spec["paths"][path][method]["parameters"]
+    return next(p for p in parameters if p["name"] == name)["schema"]
+
+
+def _component(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    return spec["components"]["schemas"][name]
+
+
+def test_the_page_size_states_its_bound(spec: dict[str, Any]) -> None:
+    limit = _parameter(spec, "get", "/v1/mentors", "limit")
+    assert (limit["minimum"], limit["maximum"]) == (1, 500)
+
+
+def test_department_and_commune_codes_state_the_reference_data(spec: dict[str, Any]) -> None:
+    from app.fields import COMMUNE_FORMAT, POSTCODE_FORMAT
+    from app.geo import departments
+
+    codes = list(departments())
+    assert _parameter(spec, "get", "/v1/mentors", "department")["enum"] == codes
+    assert _parameter(spec, "get", "/v1/matches", "department")["anyOf"][0]["enum"] == codes
+    programme = _component(spec, "ProgrammeCreate")["properties"]
+    assert programme["departments"]["items"]["enum"] == codes
+    commune = _parameter(spec, "get", "/v1/programmes", "commune")
+    assert commune["format"] == COMMUNE_FORMAT
+    assert commune["pattern"] == r"^(?:[0-9]{2}|2[AB])[0-9]{3}$"
+    assert programme["communes"]["items"]["format"] == COMMUNE_FORMAT
+    location = _component(spec, "LocationIn")["properties"]
+    assert location["insee"]["anyOf"][0]["format"] == COMMUNE_FORMAT
+    assert location["postcode"]["anyOf"][0]["format"] == POSTCODE_FORMAT
+
+
+def test_a_location_states_that_it_needs_a_code(spec: dict[str, Any]) -> None:
+    one_code, coordinates = _component(spec, "LocationIn")["allOf"]
+    assert [branch["required"] for branch in one_code["anyOf"]] == [["insee"], ["postcode"]]
+    assert coordinates["anyOf"][0]["required"] == ["lat", "lon"]
+
+
+@pytest.mark.parametrize(
+    "name", ["MentorUpdate", "MenteeUpdate", "ProgrammeUpdate", "OrganisationUpdate"]
+)
+def test_a_patch_states_which_fields_take_null(spec: dict[str, Any], name: str) -> None:
+    import app.mentees.schemas
+    import app.mentors.schemas
+    import app.organisations.schemas
+    import app.programmes.schemas
+
+    modules = [app.mentees.schemas, app.mentors.schemas, app.organisations.schemas]
+    model = next(
+        getattr(module, name)
+        for module in [*modules, app.programmes.schemas]
+        if hasattr(module, name)
+    )
+    for field, prop in _component(spec, name)["properties"].items():
+        takes_null = {"type": "null"} in prop.get("anyOf", [])
+        assert takes_null == (field in model.NULLABLE), field
+
+
+def test_lists_that_refuse_duplicates_say_so(spec: dict[str, Any]) -> None:
+    for name, field in [
+        ("MentorCreate", "skills"),
+        ("MentorCreate", "languages"),
+        ("MenteeCreate", "needs"),
+        ("ProgrammeCreate", "departments"),
+        ("ProgrammeCreate", "communes"),
+        ("WebhookCreate", "events"),
+    ]:
+        assert _component(spec, name)["properties"][field]["uniqueItems"] is True, (name, field)
+
+
+def test_webhook_events_are_the_subscribable_ones(spec: dict[str, Any]) -> None:
+    from app.webhooks.schemas import SUBSCRIBABLE
+
+    events = _component(spec, "WebhookCreate")["properties"]["events"]["items"]
+    assert events["enum"] == [event.value for event in SUBSCRIBABLE]
+    assert "ping" not in events["enum"]
+
+
+def test_the_birth_year_states_its_range(spec: dict[str, Any]) -> None:
+    from datetime import date
+
+    year = date.today().year
+    for name in ("MenteeCreate", "MenteeUpdate"):
+        birth_year = _component(spec, name)["properties"]["birth_year"]
+        assert (birth_year["minimum"], birth_year["maximum"]) == (year - 30, year - 5)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, exists, func, select
+from sqlalchemy import String, and_, case, cast, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -134,16 +134,13 @@ def by_person(
 Owner = type[Mentee] | type[Mentor]
 
 
-def keyed(session: Session, model: Owner, source: Any) -> tuple[Any, ColumnElement[str]]:
-    """``source`` (a FROM clause holding ``model``) joined to each record's live hash
-    under the oldest key version, and the record's person key over that join: the same
-    key as :func:`person_key`, computed by a join instead of one lookup per row."""
+def _live_digests(session: Session, model: Owner) -> Any:
+    """Each record's live hash under the oldest key version (None: no key in use)."""
     version = oldest_active_version(session)
-    own_id = cast(model.id, String)
     if version is None:
-        return source, own_id
+        return None
     owner = Identity.mentee_id if model is Mentee else Identity.mentor_id
-    live = (
+    return (
         select(owner.label("owner_id"), IdentityDigest.digest.label("digest"))
         .join(IdentityDigest, IdentityDigest.identity_id == Identity.id)
         .where(
@@ -153,6 +150,16 @@ def keyed(session: Session, model: Owner, source: Any) -> tuple[Any, ColumnEleme
         )
         .subquery("live_identity")
     )
+
+
+def keyed(session: Session, model: Owner, source: Any) -> tuple[Any, ColumnElement[str]]:
+    """``source`` (a FROM clause holding ``model``) joined to each record's live hash
+    under the oldest key version, and the record's person key over that join: the same
+    key as :func:`person_key`, computed by a join instead of one lookup per row."""
+    live = _live_digests(session, model)
+    own_id = cast(model.id, String)
+    if live is None:
+        return source, own_id
     return source.outerjoin(live, live.c.owner_id == model.id), func.coalesce(live.c.digest, own_id)
 
 
@@ -165,35 +172,57 @@ def people(
     where: Sequence[ColumnElement[bool]] = (),
     source: Any = None,
     per: Sequence[ColumnElement[Any]] = (),
+    identity_flags: Sequence[str] = (),
 ) -> Any:
     """One row per person among the records of ``model`` (over ``source``, filtered by
     ``where``): ``columns`` as on the person's first record (by id), each flag as the
     number of the person's records where it holds (so ``> 0``: on any of them), and
     ``person`` (the person key). ``per``: more partition keys, e.g. the organisation,
-    for one row per person and organisation.
+    for one row per person and organisation. ``identity_flags``: flags that can only
+    hold on a record with an identity (not evaluated on the others).
 
     A person's figures are read on one record (where they live) and merged from all of
     them (what they need, whether any of their records is supported): counted per place,
-    every person is counted once and the places still add up."""
-    joined, person = keyed(session, model, model.__table__ if source is None else source)
-    records = (
-        select(
-            model.id.label("record_id"),
-            person.label("person"),
-            *(column.label(name) for name, column in columns.items()),
-            *(case((flag, 1), else_=0).label(name) for name, flag in flags.items()),
-            *(key.label(f"per_{i}") for i, key in enumerate(per)),
+    every person is counted once and the places still add up. Records without identity
+    are people of their own and skip the grouping (most records: the grouping sorts)."""
+    base = model.__table__ if source is None else source
+    live = _live_digests(session, model)
+
+    def records(person: Any, joined: Any, *more: ColumnElement[bool], alone: bool) -> Any:
+        def flag_value(name: str, flag: ColumnElement[bool]) -> Any:
+            if alone and name in identity_flags:
+                return literal(0).label(name)
+            return case((flag, 1), else_=0).label(name)
+
+        return (
+            select(
+                model.id.label("record_id"),
+                person.label("person"),
+                *(column.label(name) for name, column in columns.items()),
+                *(flag_value(name, flag) for name, flag in flags.items()),
+                *(key.label(f"per_{i}") for i, key in enumerate(per)),
+            )
+            .select_from(joined)
+            .where(*where, *more)
         )
-        .select_from(joined)
-        .where(*where)
-        .subquery("records")
-    )
-    partition = [records.c.person, *(records.c[f"per_{i}"] for i in range(len(per)))]
-    first = func.row_number().over(partition_by=partition, order_by=records.c.record_id)
+
+    def shown(rows: Any) -> list[Any]:
+        return [rows.c.person, *(rows.c[name] for name in columns), *(rows.c[n] for n in flags)]
+
+    if live is None:
+        alone = records(cast(model.id, String), base, alone=True).subquery("records")
+        return select(*shown(alone)).subquery("people")
+    joined = base.outerjoin(live, live.c.owner_id == model.id)
+    alone = records(cast(model.id, String), joined, live.c.digest.is_(None), alone=True)
+    linked = records(live.c.digest, joined, live.c.digest.is_not(None), alone=False)
+    alone, linked = alone.subquery("alone"), linked.subquery("linked")
+    partition = [linked.c.person, *(linked.c[f"per_{i}"] for i in range(len(per)))]
+    first = func.row_number().over(partition_by=partition, order_by=linked.c.record_id)
     ranked = select(
-        records.c.person,
-        *(records.c[name] for name in columns),
-        *(func.sum(records.c[name]).over(partition_by=partition).label(name) for name in flags),
+        linked.c.person,
+        *(linked.c[name] for name in columns),
+        *(func.sum(linked.c[name]).over(partition_by=partition).label(name) for name in flags),
         first.label("rank"),
     ).subquery("ranked")
-    return select(ranked).where(ranked.c.rank == 1).subquery("people")
+    grouped = select(*shown(ranked)).where(ranked.c.rank == 1)
+    return union_all(select(*shown(alone)), grouped).subquery("people")

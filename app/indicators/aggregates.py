@@ -158,7 +158,14 @@ def mentee_people(
         **{f"need_{i}": contains(Mentee.needs, need.value) for i, need in enumerate(NEEDS)},
     }
     return identity_sql.people(
-        session, Mentee, columns, flags, where=where, source=mentee_source(base), per=per
+        session,
+        Mentee,
+        columns,
+        flags,
+        where=where,
+        source=mentee_source(base),
+        per=per,
+        identity_flags=["linked"],
     )
 
 

@@ -39,7 +39,18 @@ class CheckInIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"date": "2026-11-30", "mentor_rating": 4, "mentee_rating": 5}]
+            "examples": [{"date": "2026-11-30", "mentor_rating": 4, "mentee_rating": 5}],
+            # what _some_rating checks
+            "anyOf": [
+                {
+                    "required": ["mentor_rating"],
+                    "properties": {"mentor_rating": {"type": "integer"}},
+                },
+                {
+                    "required": ["mentee_rating"],
+                    "properties": {"mentee_rating": {"type": "integer"}},
+                },
+            ],
         },
     )
 

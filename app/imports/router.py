@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import WithJsonSchema
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -15,7 +16,7 @@ from app.auth.scope import owning_organisation
 from app.auth.service import Caller
 from app.config import get_settings
 from app.db import SessionDep
-from app.errors import Forbidden, UnsupportedMediaType
+from app.errors import PROBLEM_BASE, Forbidden, UnsupportedMediaType
 from app.i18n import negotiate
 from app.imports import idempotency, templates
 from app.imports.models import ImportReport
@@ -33,7 +34,7 @@ from app.imports.schemas import ImportReportRead, ImportSummary
 from app.imports.service import check_target
 from app.imports.vocabulary import ImportFormat, ImportKind, ImportMode, ImportStatus
 from app.pagination import Page, PageDep, Sort, paginate, sorting
-from app.problems import PROBLEM_JSON
+from app.problems import PROBLEM_JSON, Problem
 from app.vocabulary import Role
 
 router = APIRouter(tags=["imports"])
@@ -44,74 +45,138 @@ MEDIA_TYPES = {
     "application/csv": ImportFormat.CSV,
     "application/json": ImportFormat.JSON,
 }
-IMPORT_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "UTF-8 CSV (comma or semicolon separated, `|` inside list cells) "
-        "or a JSON list of records shaped like the single-record API's.",
-        "content": {
-            "text/csv": {
-                "schema": {"type": "string"},
-                "example": "external_id;kind;insee;capacity;skills\r\n"
-                "EMP-0042;employee;93066;2;employment|orientation\r\n",
-            },
-            "application/json": {
-                "schema": {"type": "array", "items": {"type": "object"}},
-                "example": [
-                    {
-                        "external_id": "EMP-0042",
-                        "kind": "employee",
-                        "location": {"insee": "93066"},
-                        "capacity": 2,
-                        "skills": ["employment", "orientation"],
-                    }
-                ],
-            },
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "the CSV or JSON file (`curl -F file=@young.csv`)",
-                        }
-                    },
-                },
-                "example": {"file": "external_id;kind;insee;capacity;skills\r\n…"},
-            },
-        },
+CSV_EXAMPLES = {
+    ImportKind.MENTORS: "external_id;kind;insee;capacity;skills\r\n"
+    "EMP-0042;employee;93066;2;employment|orientation\r\n",
+    ImportKind.MENTEES: "external_id;birth_year;insee;activity;needs\r\n"
+    "JEUNE-2025-118;2010;93066;middle_school;school_support|confidence\r\n",
+    ImportKind.SUPPORTS: "external_id;first_name;last_name;birth_date;need;start_date\r\n"
+    "CE93-2026-0042;Zoé-Marie;N'Diaye;2011-04-02;school_support;2026-09-01\r\n",
+}
+JSON_EXAMPLES: dict[ImportKind, dict[str, Any]] = {
+    ImportKind.MENTORS: {
+        "external_id": "EMP-0042",
+        "kind": "employee",
+        "location": {"insee": "93066"},
+        "capacity": 2,
+        "skills": ["employment", "orientation"],
+    },
+    ImportKind.MENTEES: {
+        "external_id": "JEUNE-2025-118",
+        "birth_year": 2010,
+        "location": {"insee": "93066"},
+        "activity": "middle_school",
+        "needs": ["school_support", "confidence"],
+    },
+    ImportKind.SUPPORTS: {
+        "external_id": "CE93-2026-0042",
+        "identity": {"first_name": "Zoé-Marie", "last_name": "N'Diaye", "birth_date": "2011-04-02"},
+        "need": "school_support",
+        "start_date": "2026-09-01",
+    },
+}
+# The fields a JSON record must have (the single-record API's required ones).
+JSON_REQUIRED = {
+    ImportKind.MENTORS: ["external_id", "kind", "skills", "location"],
+    ImportKind.MENTEES: ["external_id", "birth_year", "activity", "needs", "location"],
+    ImportKind.SUPPORTS: ["external_id", "identity", "need", "start_date"],
+}
+UNSUPPORTED_MEDIA_TYPE = {
+    415: {
+        "model": Problem,
+        "content": {PROBLEM_JSON: {}},
+        "description": "Neither CSV nor JSON (nor a multipart upload of one), or not UTF-8. "
+        f"Problem type: [`unsupported-media-type`]({PROBLEM_BASE}unsupported-media-type).",
     }
 }
 
 
+def import_body(kind: ImportKind) -> dict[str, Any]:
+    """The request body of an import of ``kind``, with its own examples."""
+    csv_example = CSV_EXAMPLES[kind]
+    return {
+        "requestBody": {
+            "required": True,
+            "description": "UTF-8 CSV (comma or semicolon separated, `|` inside list cells) "
+            "or a JSON list of records shaped like the single-record API's.",
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string", "minLength": 1},
+                    "example": csv_example,
+                },
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": {"type": "object", "required": JSON_REQUIRED[kind]},
+                    },
+                    "example": [JSON_EXAMPLES[kind]],
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "the CSV or JSON file (`curl -F file=@young.csv`)",
+                            }
+                        },
+                    },
+                    "example": {"file": csv_example.split("\r\n")[0] + "\r\n…"},
+                },
+            },
+        }
+    }
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="replays the first response"),
+    # what idempotency.check_key accepts (its 422 says it in words)
+    WithJsonSchema({"type": "string", "pattern": "^[!-~]+$", "minLength": 1, "maxLength": 255}),
+]
+Mode = Annotated[ImportMode, Query(description="atomic: any error and nothing is written")]
+OrganisationId = Annotated[
+    uuid.UUID | None, Query(description="admins: the organisation imported into")
+]
+
+
 def import_params(
-    mode: Annotated[
-        ImportMode, Query(description="atomic: any error and nothing is written")
-    ] = ImportMode.ATOMIC,
+    mode: Mode = ImportMode.ATOMIC,
     deactivate_missing: Annotated[
         bool,
         Query(description="the file is the full current pool: deactivate the records it omits"),
     ] = False,
-    organisation_id: Annotated[
-        uuid.UUID | None, Query(description="admins: the organisation imported into")
-    ] = None,
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", description="replays the first response")
-    ] = None,
+    organisation_id: OrganisationId = None,
+    idempotency_key: IdempotencyKey = None,
+) -> ImportParams:
+    return ImportParams(mode, deactivate_missing, organisation_id, idempotency_key)
+
+
+def supports_import_params(
+    mode: Mode = ImportMode.ATOMIC,
+    deactivate_missing: Annotated[
+        bool,
+        Query(description="not available for supports (false only): end them with end_date"),
+        WithJsonSchema({"type": "boolean", "enum": [False]}),
+    ] = False,
+    organisation_id: OrganisationId = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> ImportParams:
     return ImportParams(mode, deactivate_missing, organisation_id, idempotency_key)
 
 
 ImportParamsDep = Annotated[ImportParams, Depends(import_params)]
+SupportsImportParamsDep = Annotated[ImportParams, Depends(supports_import_params)]
 SupportWriterDep = Annotated[Caller, Depends(require_roles(Role.ASSOCIATION, Role.PUBLIC_BODY))]
 
 
 @router.post(
     "/v1/mentors/import",
     response_model=ImportReportRead,
-    openapi_extra=IMPORT_BODY,
+    openapi_extra=import_body(ImportKind.MENTORS),
+    responses=UNSUPPORTED_MEDIA_TYPE,
     summary="Import mentors (CSV or JSON), upserting by external id",
 )
 async def import_mentors(
@@ -128,7 +193,8 @@ async def import_mentors(
 @router.post(
     "/v1/mentees/import",
     response_model=ImportReportRead,
-    openapi_extra=IMPORT_BODY,
+    openapi_extra=import_body(ImportKind.MENTEES),
+    responses=UNSUPPORTED_MEDIA_TYPE,
     summary="Import young people (CSV or JSON), upserting by external id",
 )
 async def import_mentees(
@@ -142,11 +208,12 @@ async def import_mentees(
 @router.post(
     "/v1/supports/import",
     response_model=ImportReportRead,
-    openapi_extra=IMPORT_BODY,
+    openapi_extra=import_body(ImportKind.SUPPORTS),
+    responses=UNSUPPORTED_MEDIA_TYPE,
     summary="Import supports declared by identity (CSV or JSON), upserting by external id",
 )
 async def import_supports(
-    request: Request, session: SessionDep, caller: SupportWriterDep, params: ImportParamsDep
+    request: Request, session: SessionDep, caller: SupportWriterDep, params: SupportsImportParamsDep
 ) -> Response:
     """Supports the caller provides, each naming the young person by identity alone
     (first_name, last_name, birth_date: hashed, never stored); see docs/identity.md."""

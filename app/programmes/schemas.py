@@ -35,7 +35,12 @@ class ProgrammeCreate(ProgrammeBase):
                     "capacity": 120,
                     "remote_allowed": False,
                 }
-            ]
+            ],
+            # what _coherent checks first: at least one department or commune
+            "anyOf": [
+                {"required": ["departments"], "properties": {"departments": {"minItems": 1}}},
+                {"required": ["communes"], "properties": {"communes": {"minItems": 1}}},
+            ],
         },
     )
     organisation_id: uuid.UUID | None = Field(

@@ -30,7 +30,18 @@ class SupportCreate(BaseModel):
                     "start_date": "2026-09-01",
                     "external_id": "CE93-2026-0042",
                 },
-            ]
+            ],
+            # what _dates checks first: a record or an identity, not both
+            "oneOf": [
+                {
+                    "required": ["mentee_id"],
+                    "properties": {"mentee_id": {"type": "string"}, "identity": {"type": "null"}},
+                },
+                {
+                    "required": ["identity"],
+                    "properties": {"identity": {"type": "object"}, "mentee_id": {"type": "null"}},
+                },
+            ],
         },
     )
 

@@ -202,3 +202,40 @@ def test_the_birth_year_states_its_range(spec: dict[str, Any]) -> None:
     for name in ("MenteeCreate", "MenteeUpdate"):
         birth_year = _component(spec, name)["properties"]["birth_year"]
         assert (birth_year["minimum"], birth_year["maximum"]) == (year - 30, year - 5)
+
+
+@pytest.mark.parametrize(
+    ("path", "first_column_after_id"),
+    [
+        ("/v1/mentors/import", "kind"),
+        ("/v1/mentees/import", "birth_year"),
+        ("/v1/supports/import", "first_name"),
+    ],
+)
+def test_each_import_states_its_own_body_and_errors(
+    spec: dict[str, Any], path: str, first_column_after_id: str
+) -> None:
+    operation = spec["paths"][path]["post"]
+    content = operation["requestBody"]["content"]
+    header = content["text/csv"]["example"].split("\r\n")[0].split(";")
+    assert header[:2] == ["external_id", first_column_after_id]
+    assert content["text/csv"]["schema"]["minLength"] == 1
+    assert "external_id" in content["application/json"]["schema"]["items"]["required"]
+    assert "415" in operation["responses"]
+    key = _parameter(spec, "post", path, "Idempotency-Key")
+    assert (key["pattern"], key["maxLength"]) == ("^[!-~]+$", 255)
+
+
+def test_the_supports_import_states_that_it_deactivates_nothing(spec: dict[str, Any]) -> None:
+    supports = _parameter(spec, "post", "/v1/supports/import", "deactivate_missing")
+    assert supports["enum"] == [False]
+    assert "enum" not in _parameter(spec, "post", "/v1/mentors/import", "deactivate_missing")
+
+
+def test_cross_field_rules_are_stated(spec: dict[str, Any]) -> None:
+    check_in = _component(spec, "CheckInIn")["anyOf"]
+    assert [branch["required"] for branch in check_in] == [["mentor_rating"], ["mentee_rating"]]
+    support = _component(spec, "SupportCreate")["oneOf"]
+    assert [branch["required"] for branch in support] == [["mentee_id"], ["identity"]]
+    programme = _component(spec, "ProgrammeCreate")["anyOf"]
+    assert [branch["required"] for branch in programme] == [["departments"], ["communes"]]

@@ -81,7 +81,7 @@ JSON_REQUIRED = {
     ImportKind.MENTEES: ["external_id", "birth_year", "activity", "needs", "location"],
     ImportKind.SUPPORTS: ["external_id", "identity", "need", "start_date"],
 }
-UNSUPPORTED_MEDIA_TYPE = {
+UNSUPPORTED_MEDIA_TYPE: dict[int | str, dict[str, Any]] = {
     415: {
         "model": Problem,
         "content": {PROBLEM_JSON: {}},

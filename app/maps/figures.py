@@ -37,9 +37,9 @@ from app.indicators import aggregates as indicator_aggregates
 from app.indicators import service as indicators
 from app.indicators.definitions import RETENTION_DAYS
 from app.indicators.memo import remembered
-from app.indicators.scopes import Period, Scope, ScopeKind
+from app.indicators.scopes import Period
 from app.indicators.suppression import Line, is_small, withheld_cells
-from app.indicators.survival import events_until, survival_at
+from app.indicators.survival import Tally, events_until, survival_at
 from app.matches.models import CloseReason, Match, MatchStatus
 from app.mentees.models import Mentee
 from app.mentors.models import Mentor
@@ -172,6 +172,7 @@ def _department_figures(
         key = (measure, "department", code)
         return None if not exact and key in table.hidden else table.value(key)
 
+    tallies = indicator_aggregates.survival_tallies_by_department(session, period)
     found: dict[str, DepartmentFigures] = {}
     for headline in overview:
         code = headline.department
@@ -189,14 +190,12 @@ def _department_figures(
             referred=referred,
             closed_early=cell("closed_before_6_months:closed", code),
             eligible=cell("closed_before_6_months:eligible", code),
-            retention=_retention(session, period, code, cell("matches_started", code), exact),
+            retention=_retention(tallies.get(code, []), cell("matches_started", code), exact),
         )
     return found
 
 
-def _retention(
-    session: Session, period: Period, code: str, started: int | None, exact: bool
-) -> Value:
+def _retention(tallies: list[Tally], started: int | None, exact: bool) -> Value:
     """As the indicators compute it for a department: withheld when the matches started
     are, or when few of them broke down (the share would show who)."""
     if started == 0:
@@ -204,9 +203,6 @@ def _retention(
     if started is None:
         return WITHHELD
     days = RETENTION_DAYS["retention_6_months"]
-    tallies = indicator_aggregates.survival_tallies(
-        session, Scope(ScopeKind.DEPARTMENT, code), period
-    )
     if not exact and is_small(events_until(tallies, days)):
         return WITHHELD
     value = survival_at(tallies, days)

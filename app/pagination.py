@@ -8,6 +8,7 @@
   every route by ``app.main``), not silently ignored.
 """
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -77,6 +78,9 @@ def sorting(fields: Mapping[str, Any], tiebreak: Any) -> Callable[..., Sort]:
     """A ``sort`` query parameter over ``fields`` (name → column); ``tiebreak`` (a unique
     column) keeps the order total."""
     names = ", ".join(sorted(fields))
+    name = "(?:" + "|".join(re.escape(field) for field in sorted(fields)) + ")"
+    # what sort_param accepts: nothing, or fields separated by commas (spaces around them)
+    pattern = rf"^(?:\s*-?{name}\s*(?:,\s*-?{name}\s*)*)?$"
 
     def sort_param(
         sort: Annotated[
@@ -86,6 +90,7 @@ def sorting(fields: Mapping[str, Any], tiebreak: Any) -> Callable[..., Sort]:
                 "several separated by commas",
                 examples=[f"-{next(iter(fields))}"],
             ),
+            WithJsonSchema({"type": "string", "pattern": pattern}),
         ] = None,
     ) -> Sort:
         if not sort:

@@ -239,3 +239,13 @@ def test_cross_field_rules_are_stated(spec: dict[str, Any]) -> None:
     assert [branch["required"] for branch in support] == [["mentee_id"], ["identity"]]
     programme = _component(spec, "ProgrammeCreate")["anyOf"]
     assert [branch["required"] for branch in programme] == [["departments"], ["communes"]]
+
+
+def test_the_sort_parameter_states_its_fields(spec: dict[str, Any]) -> None:
+    import re
+
+    pattern = re.compile(_parameter(spec, "get", "/v1/matching-runs", "sort")["pattern"])
+    for accepted in ["", "status", "-status,created_at", " status , -finished_at"]:
+        assert pattern.match(accepted), accepted
+    for refused in ["active", "- status", " ", "status,"]:
+        assert not pattern.match(refused), refused

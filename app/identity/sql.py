@@ -204,6 +204,9 @@ def people(
             )
             .select_from(joined)
             .where(*where, *more)
+            # Kept as a subquery (PostgreSQL would otherwise fold it into the query
+            # above and evaluate each flag once per measure using it, not once per row).
+            .offset(0)
         )
 
     def shown(rows: Any) -> list[Any]:

@@ -311,3 +311,9 @@ def test_a_method_the_path_does_not_serve_is_405_whatever_its_query(
     )
     assert_problem(response, 405)
     assert response.headers["allow"] == "POST"
+
+
+def test_a_405_speaks_french_when_asked(client: TestClient, admin: Actor) -> None:
+    response = client.put("/v1/mentors", headers={**admin.headers, "Accept-Language": "fr"})
+    assert_problem(response, 405)
+    assert response.json()["detail"] == "PUT n'est pas accepté ici ; méthodes acceptées : GET, POST"

@@ -123,7 +123,9 @@ def import_body(kind: ImportKind) -> dict[str, Any]:
                             }
                         },
                     },
-                    "example": {"file": csv_example.split("\r\n")[0] + "\r\n…"},
+                    # the part's content type tells CSV from JSON (else the file name)
+                    "encoding": {"file": {"contentType": "text/csv, application/json"}},
+                    "example": {"file": csv_example},
                 },
             },
         }

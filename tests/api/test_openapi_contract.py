@@ -221,6 +221,8 @@ def test_each_import_states_its_own_body_and_errors(
     assert header[:2] == ["external_id", first_column_after_id]
     assert content["text/csv"]["schema"]["minLength"] == 1
     assert "external_id" in content["application/json"]["schema"]["items"]["required"]
+    multipart = content["multipart/form-data"]
+    assert multipart["encoding"]["file"]["contentType"] == "text/csv, application/json"
     assert "415" in operation["responses"]
     key = _parameter(spec, "post", path, "Idempotency-Key")
     assert (key["pattern"], key["maxLength"]) == ("^[!-~]+$", 255)

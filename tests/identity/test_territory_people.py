@@ -28,15 +28,18 @@ NEEDS = ["school_support", "orientation", "confidence", "digital"]
 COMMUNES = ["93066", "93048", "93008"]  # Saint-Denis, Montreuil, Bobigny
 
 
+def unaccented(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def spelled(rng: random.Random, text: str) -> str:
     """The same name as another actor might type it."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    plain = unaccented(text)
     return rng.choice([text, text.upper(), plain.lower(), plain.replace("-", " ")])
 
 
 def folded(text: str) -> str:
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return "".join(c for c in plain.lower() if c.isalnum())
+    return "".join(c for c in unaccented(text).lower() if c.isalnum())
 
 
 @dataclass

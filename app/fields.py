@@ -1,10 +1,13 @@
 """Reusable, validated field types for the API schemas."""
 
+import re
+from datetime import date
 from typing import Annotated, ClassVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
@@ -43,6 +46,22 @@ def _known_commune(code: str) -> str:
         raise ValueError(f"unknown INSEE commune code {code!r}")
     return code
 
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day_only(value: object) -> object:
+    # pydantic reads a number (or a string of digits) as a Unix timestamp: a query
+    # parameter whose schema says a date takes an ISO date and nothing else.
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError(f"{value[:40]!r} is not a date (YYYY-MM-DD)")
+    if not isinstance(value, str | date):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day_only)]
+"""A calendar day written YYYY-MM-DD (no timestamp), for query parameters."""
 
 NeedList = Annotated[
     list[Need],

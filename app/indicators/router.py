@@ -5,14 +5,33 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from pydantic import Field, WithJsonSchema
 
 from app.auth.deps import CallerDep
 from app.db import SessionDep
+from app.fields import IsoDay, department_schema
 from app.indicators import export, service
 from app.indicators.schemas import IndicatorsRead
-from app.indicators.scopes import Period, Scope, ScopeKind
+from app.indicators.scopes import Period, Scope, ScopeKind, regions
 
 router = APIRouter(tags=["indicators"])
+
+
+ScopeCode = Annotated[
+    str,
+    Field(max_length=36),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                department_schema(),
+                {"type": "string", "enum": sorted(regions())},
+                {"type": "string", "format": "uuid"},
+            ]
+        }
+    ),
+]
+"""A department or region code, or an organisation or programme id: which one the scope
+says (a rule across two parameters, checked by ``Scope.parse``)."""
 
 
 class IndicatorQuery:
@@ -22,15 +41,17 @@ class IndicatorQuery:
             ScopeKind.NATIONAL
         ),
         code: Annotated[
-            str | None,
+            ScopeCode | None,
             Query(
-                max_length=36,
-                description="department or region code, organisation or programme id",
+                description=(
+                    "department or region code, organisation or programme id, as the "
+                    "scope says; none for the national scope"
+                ),
                 examples=["93"],
             ),
         ] = None,
-        start: Annotated[date | None, Query(description="first day (default: end − 364)")] = None,
-        end: Annotated[date | None, Query(description="last day (default: today)")] = None,
+        start: Annotated[IsoDay | None, Query(description="first day (default: end − 364)")] = None,
+        end: Annotated[IsoDay | None, Query(description="last day (default: today)")] = None,
     ) -> None:
         self.scope = Scope.parse(scope, code)
         self.period = Period.of(start, end, date.today())

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from app.auth.deps import CallerDep
 from app.db import SessionDep
+from app.fields import DepartmentCode
 from app.maps import service
 from app.maps.figures import Indicator, Series
 from app.maps.render import MEDIA_TYPES, Format
@@ -39,7 +40,7 @@ def france_map(
 
 @router.get("/v1/maps/departments/{department}.{fmt}", response_class=Response, responses=PICTURE)
 def department_map(
-    department: Annotated[str, Path(max_length=3, examples=["93"])],
+    department: Annotated[DepartmentCode, Path(examples=["93"])],
     fmt: Format,
     session: SessionDep,
     caller: CallerDep,
@@ -55,7 +56,7 @@ def monthly_chart(
     fmt: Format,
     session: SessionDep,
     caller: CallerDep,
-    department: Annotated[str | None, Query(max_length=3, examples=["93"])] = None,
+    department: Annotated[DepartmentCode | None, Query(examples=["93"])] = None,
     programme_id: uuid.UUID | None = None,
     employer_id: Annotated[
         uuid.UUID | None, Query(description="a company: its employees' matches (HR and admin)")

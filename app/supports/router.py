@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -7,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, status
 from app.auth.deps import CallerDep, require_roles
 from app.auth.service import Caller
 from app.db import SessionDep
+from app.fields import IsoDay
 from app.pagination import Page, PageDep, page_of
 from app.supports import service
 from app.supports.schemas import SupportCreate, SupportRead, SupportUpdate
@@ -39,7 +39,7 @@ def list_supports(
     need: Need | None = None,
     programme_id: uuid.UUID | None = None,
     provider_id: uuid.UUID | None = None,
-    active_on: Annotated[date | None, Query(description="only supports running that day")] = None,
+    active_on: Annotated[IsoDay | None, Query(description="only supports running that day")] = None,
 ) -> Page[SupportRead]:
     """List the supports the caller may see, filtered by young person, need, programme,
     provider and the day they are active on."""

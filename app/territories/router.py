@@ -5,8 +5,7 @@ from fastapi import APIRouter, Path
 
 from app.auth.deps import CallerDep
 from app.db import SessionDep
-from app.errors import field_error
-from app.geo import is_known_department
+from app.fields import DepartmentCode
 from app.territories import service
 from app.territories.schemas import TerritoryDiagnostic, TerritoryOverview
 
@@ -23,7 +22,7 @@ def national_overview(session: SessionDep, caller: CallerDep) -> TerritoryOvervi
 
 @router.get("/departments/{department}", response_model=TerritoryDiagnostic)
 def department_diagnostic(
-    department: Annotated[str, Path(max_length=3, examples=["93"])],
+    department: Annotated[DepartmentCode, Path(examples=["93"])],
     session: SessionDep,
     caller: CallerDep,
 ) -> TerritoryDiagnostic:
@@ -33,6 +32,4 @@ def department_diagnostic(
     would reveal them by subtraction from a published total, are withheld (``null``)
     except for admins.
     """
-    if not is_known_department(department):
-        raise field_error("path.department", f"unknown department {department!r}")
     return service.diagnostic(session, department, date.today(), exact=caller.is_admin)

@@ -163,3 +163,10 @@ def test_the_largest_offset_is_an_empty_page(client: TestClient, association: Ac
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["items"], body["total"], body["offset"]) == ([], 1, MAX_OFFSET)
+
+
+def test_support_active_on_takes_an_iso_date_only(client: TestClient, association: Actor) -> None:
+    for wrong in ("0", "1700000000", "2026-13-01", "01/02/2026"):
+        response = client.get(f"/v1/supports?active_on={wrong}", headers=association.headers)
+        assert response.status_code == 422, wrong
+        assert response.json()["errors"][0]["field"] == "query.active_on"

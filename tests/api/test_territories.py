@@ -53,6 +53,7 @@ def test_counts_waiting_and_supported_needs_per_commune(
 def test_unknown_department_is_422(client: TestClient, public_body: Actor) -> None:
     response = client.get("/v1/territories/departments/99", headers=public_body.headers)
     assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "path.department"
 
 
 def test_an_active_match_counts_as_support(

@@ -135,5 +135,8 @@ def test_organisation_and_programme_scopes_are_their_owners(
         {"scope": "region", "code": "99"},
         {"scope": "organisation", "code": "x"},
         {"start": "2026-02-01", "end": "2026-01-01"},
+        # A number is not a date, although pydantic would read it as a Unix timestamp.
+        {"start": "0"},
+        {"end": "20260101"},
     ):
         assert client.get("/v1/indicators", params=wrong, headers=admin.headers).status_code == 422

@@ -173,6 +173,11 @@ class LpResult:
     """Duals of the programme rows ``programmes`` per unit of the count weight ``big``."""
     score_prices: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
     """Duals of the programme rows in score points (beyond ``count_prices × big``)."""
+    incumbent: IntArray | None = None
+    """With a fractional LP optimum (column generation only), a feasible solution
+    rounded from it, short of ``bound_score``."""
+    bound_score: int | None = None
+    """With ``incumbent``: upper bound on the score at the count ``bound_matched``."""
 
 
 def lp_relaxation(

@@ -33,11 +33,18 @@ flow is a *relaxation*: its optimum is a valid bound. Then:
    and bounded by the relaxation. SCIP stops at ``MIP_NODE_LIMIT`` nodes (a work
    limit); both stop at the safety limit ``Policy.mip_time_limit_s``; the best
    solution is then kept and the proven gap reported;
-4. larger components (and those left when time ran out) get a Lagrangian search on
-   their programme rows (:mod:`app.matching.lagrangian`): each iteration is one flow,
-   like the relaxation, with programme prices on the arcs; its value bounds the component
-   (much tighter than the flow: multi-programme mentors no longer pass units to a
-   programme the young person is not eligible for, once priced), and its solution,
+4. larger components get the same LP by column generation
+   (:mod:`app.matching.colgen`: solved on a few arcs per young person, priced by its
+   duals over every arc of the component, grown until no arc of positive reduced cost
+   is left, each round warm-started by HiGHS): integral, it is optimal; fractional, its
+   bounds hold and a solution rounded from it (its arcs at 1 kept, the rest exact by
+   SCIP) is kept, proven when it reaches the bound;
+5. components the column generation could not finish (work limit, time limit) get a
+   Lagrangian search on their programme rows (:mod:`app.matching.lagrangian`): each
+   iteration is one flow, like the relaxation, with programme prices on the arcs; its
+   value bounds the component (much tighter than the flow: multi-programme mentors no
+   longer pass units to a programme the young person is not eligible for, once
+   priced), and its solution,
    re-assigned and repaired, is a feasible one. It stops when both sides meet
    (optimal) or after ``LAGRANGE_ITERATIONS`` (a work limit: the answer does not
    depend on the machine's load; the policy's time limit is only a safety stop).
@@ -63,6 +70,7 @@ import numpy as np
 
 from app.matching.arrays import BoolArray, FloatArray, IntArray
 from app.matching.candidates import CandidateArcs
+from app.matching.colgen import colgen_lp
 from app.matching.flows import (
     components,
     greedy_fill,
@@ -182,6 +190,7 @@ def solve_arcs(
     for c in affected[np.lexsort((affected, sizes))].tolist():
         exact_part.checkpoint(seen / total)
         idx = np.flatnonzero(labels == c)
+        this_part = exact_part.part(seen / total, (seen + idx.size) / total)
         seen += idx.size
         chosen_c = chosen[labels[chosen] == c]
         kept, exact = reassign(arcs, idx, chosen_c, programme_remaining)
@@ -197,12 +206,24 @@ def solve_arcs(
         if reached == relaxed or (quality_first and reached[1] == relaxed[1]):
             result.append(kept)  # the bound is reached: optimal
             continue
-        tried = idx.size <= LP_MAX_ARCS and time.perf_counter() < deadline
-        lp = (
-            lp_relaxation(arcs, idx, mentor_remaining, programme_remaining, quality_first, deadline)
-            if tried
-            else LpResult(None, None)
-        )
+        tried = time.perf_counter() < deadline
+        if not tried:
+            lp = LpResult(None, None)
+        elif idx.size <= LP_MAX_ARCS:
+            lp = lp_relaxation(
+                arcs, idx, mentor_remaining, programme_remaining, quality_first, deadline
+            )
+        else:
+            lp = colgen_lp(
+                arcs,
+                idx,
+                np.r_[chosen_c, kept],
+                mentor_remaining,
+                programme_remaining,
+                quality_first,
+                deadline,
+                this_part,
+            )
         if lp.programmes.size:
             count_prices[lp.programmes] = lp.count_prices
             score_prices[lp.programmes] = lp.score_prices
@@ -214,7 +235,24 @@ def solve_arcs(
             bound_score -= relaxed[1] - int(arcs.score[exact_lp].sum())
             comp_bs[c] -= relaxed[1] - int(arcs.score[exact_lp].sum())
             continue
-        if not tried or idx.size > MIP_MAX_ARCS or time.perf_counter() >= deadline:
+        if lp.incumbent is not None and lp.bound_score is not None:
+            # A fractional LP over every arc of a large component: its bounds are far
+            # tighter than the Lagrangian's, and its rounded solution is kept.
+            reached = (int(lp.incumbent.size), int(arcs.score[lp.incumbent].sum()))
+            count_b = reached[0] if lp.bound_matched is None else lp.bound_matched
+            score_b = lp.bound_score
+            if reached[0] < count_b:  # the LP's score holds at its count only
+                score_b = score_cap(arcs, idx, mentor_remaining, programme_remaining)
+            result.append(lp.incumbent)
+            proven_all = comp_proven[c] = False
+            bound_count -= relaxed[0] - count_b
+            comp_bc[c] -= relaxed[0] - count_b
+            bound_score -= relaxed[1] - score_b
+            comp_bs[c] -= relaxed[1] - score_b
+            continue
+        # SCIP only where the whole LP was solved: beyond, the Lagrangian search.
+        mip_ok = idx.size <= min(LP_MAX_ARCS, MIP_MAX_ARCS)
+        if not tried or not mip_ok or time.perf_counter() >= deadline:
             lagrange.append((c, idx, chosen_c, kept, relaxed, lp.bound_matched))
             continue
         if lp.bound_matched is not None and lp.bound_matched < relaxed[0]:

@@ -7,6 +7,7 @@ import pytest
 
 from app.matching import Policy, integer, lagrangian, solve
 from app.matching import solver as solver_module
+from app.matching.integer import LpResult
 from tests.matching.factories import random_problem
 
 
@@ -26,6 +27,7 @@ def _lagrangian_path(monkeypatch):
     # No LP: components whose repair misses the relaxation go to the Lagrangian search,
     # whose 8 s budget used to decide how many iterations ran.
     monkeypatch.setattr(solver_module, "LP_MAX_ARCS", 0)
+    monkeypatch.setattr(solver_module, "colgen_lp", lambda *args: LpResult(None, None))
 
 
 @pytest.mark.parametrize("seed", range(10))

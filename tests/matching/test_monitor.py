@@ -5,6 +5,7 @@ import pytest
 
 from app.matching import Interrupted, MatchingProblem, Policy, lagrangian, solve
 from app.matching import solver as solver_module
+from app.matching.integer import LpResult
 from tests.matching.factories import random_problem
 
 
@@ -22,6 +23,7 @@ class Polls:
 
 def _through_the_lagrangian(monkeypatch: pytest.MonkeyPatch) -> MatchingProblem:
     monkeypatch.setattr(solver_module, "LP_MAX_ARCS", 0)
+    monkeypatch.setattr(solver_module, "colgen_lp", lambda *args: LpResult(None, None))
     policy = Policy(max_candidates_per_mentee=None)
     for seed in range(30):
         pb = random_problem(seed, n_mentees=30, n_mentors=12, n_programmes=3, policy=policy)

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from app.matching import Policy, flows, integer, lagrangian, solve, validate
+from app.matching import Policy, colgen, flows, integer, lagrangian, solve, validate
 from app.matching import candidates as cand
 from app.matching import solver as solver_module
 from app.matching.arrays import build_arrays
@@ -291,14 +291,21 @@ def test_the_lagrangian_proves_and_improves_on_some_of_these_instances():
 
 @pytest.mark.parametrize("seed", range(30))
 @pytest.mark.parametrize("objective", ["lexicographic", "quality_first"])
-@pytest.mark.parametrize("core", [False, True])
-def test_engine_through_the_lagrangian_path_is_valid_with_valid_bounds(
-    seed, objective, core, monkeypatch
+@pytest.mark.parametrize("path", ["lagrangian", "lagrangian from the core", "column generation"])
+def test_engine_through_the_large_component_paths_is_valid_with_valid_bounds(
+    seed, objective, path, monkeypatch
 ):
-    # No LP: every component whose repair misses the relaxation goes to the Lagrangian
-    # (started on the core of each component with ``core``).
-    monkeypatch.setattr(lagrangian, "CORE_MIN_ARCS", 0 if core else 10**9)
+    # No full LP: every component whose repair misses the relaxation goes the way of
+    # the largest ones: the LP by column generation (from each young person's best arc,
+    # a column at a time), or without it the Lagrangian (started on the core of each
+    # component or not).
+    monkeypatch.setattr(lagrangian, "CORE_MIN_ARCS", 0 if path.endswith("core") else 10**9)
     monkeypatch.setattr(solver_module, "LP_MAX_ARCS", 0)
+    if path == "column generation":
+        monkeypatch.setattr(colgen, "SEED_ARCS", 1)
+        monkeypatch.setattr(colgen, "PER_MENTEE", 1)
+    else:
+        monkeypatch.setattr(solver_module, "colgen_lp", lambda *args: LpResult(None, None))
     policy = Policy(objective=objective, max_candidates_per_mentee=None)
     pb = random_problem(seed, n_mentees=30, n_mentors=12, n_programmes=3, policy=policy)
     result = solve(pb)

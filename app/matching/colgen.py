@@ -1,18 +1,19 @@
-"""The LP relaxation of a component too large for one LP, by column generation.
+"""A component's LP relaxation over every arc, by column generation.
 
-GLOP solves a component's LP in 1.5 s at 60k arcs but in a minute at 500k (the largest
-national components), and the Lagrangian search (:mod:`app.matching.lagrangian`) that
-took over beyond ``LP_MAX_ARCS`` stops at a work limit with a gap. Yet the LP optimum
-uses few arcs: at most one per young person. So the LP is solved on a *restricted* set
-of arcs (the flow relaxation's solution, the feasible one repaired from it, and each
-young person's best arcs), its duals ``(u, v, π, λ)`` price every arc of the component
-(reduced cost ``w − u_mentee − v_mentor − π_programme − λ``), the arcs of positive
-reduced cost join (a few per young person, the best first) and the LP is solved again,
-until none is left: the restricted optimum is then the optimum over every arc of the
-component (its duals are feasible for all of them). Like :func:`lp_relaxation`, the
-count is maximised first, then the score at that count (``count ≥ c``: two LPs of
-small values, so that the solver's relative tolerances never hide a unit); when the LP
-optimum is integral it is optimal for the integer programme, with the LP as proof.
+The LP optimum uses few arcs: at most one per young person. So the LP is solved on a
+*restricted* set of arcs (the flow relaxation's solution, the feasible one repaired
+from it, and each young person's best arcs), its duals ``(u, v, π, λ)`` price every arc
+of the component (reduced cost ``w − u_mentee − v_mentor − π_programme − λ``), the arcs
+of positive reduced cost join (a few per young person, the best first) and the LP is
+solved again, until none is left: the restricted optimum is then the optimum over every
+arc of the component (its duals are feasible for all of them). Like
+:func:`app.matching.integer.lp_relaxation` (GLOP on every arc at once, which took a
+minute at 500k arcs), the count is maximised first, then the score at that count
+(``count ≥ c``: two LPs of small values, so that the solver's relative tolerances never
+hide a unit); when the LP optimum is integral it is optimal for the integer programme,
+with the LP as proof. When it is fractional, a solution is rounded from it: its arcs at
+1 kept, the young people of its fractional arcs matched exactly (SCIP) on the arcs and
+capacity left; proven optimal when it reaches the floor of the LP's value.
 
 HiGHS (``highspy``) keeps its simplex basis when columns are added or the objective
 changes, so each round re-optimises from the last one: on the largest component of

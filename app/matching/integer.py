@@ -1,5 +1,6 @@
-"""The integer programme of one component: its LP relaxation (GLOP) and, when the LP
-optimum is fractional, the exact MIP (SCIP).
+"""The integer programme of one component: its LP relaxation (GLOP: the reference of
+the column generation of :mod:`app.matching.colgen`, which the solver uses) and, when
+the LP optimum is fractional, the exact MIP (SCIP).
 
 Both are built at once from sparse arrays (OR-Tools' model builder). The lexicographic
 objective is scalarised as ``big × count + score``, with ``big`` above any total score
@@ -22,11 +23,10 @@ from app.matching.arrays import BoolArray, FloatArray, IntArray
 from app.matching.candidates import CandidateArcs
 from app.matching.flows import score_cap
 
-LP_MAX_ARCS = 40_000
-"""Largest component whose LP relaxation is attempted (GLOP: 1.5 s at 60k arcs, 5 s at
-100k, 60 s at 500k on the national benchmark)."""
-MIP_MAX_ARCS = 60_000
-"""Largest component handed to SCIP when its LP optimum is fractional."""
+MIP_MAX_ARCS = 40_000
+"""Largest component handed to SCIP when its LP optimum is fractional and the solution
+rounded from it misses the LP's bound (beyond, that solution is kept, with the LP's
+bounds)."""
 MIP_NODE_LIMIT = 20_000
 """Work limit of one SCIP solve (branch-and-bound nodes): deterministic, unlike time."""
 

@@ -23,31 +23,32 @@ flow is a *relaxation*: its optimum is a valid bound. Then:
 2. otherwise, in each affected connected component, the chosen (mentee, mentor) pairs
    are re-assigned to programmes by a second small flow that prefers equal-score
    options; if every pair fits at no loss, the bound is reached: optimal again;
-3. otherwise, that component only is solved as an integer programme. Up to
-   ``LP_MAX_ARCS``: first its LP relaxation with GLOP (network rows plus a few
-   programme rows: the LP optimum is almost always integral, and then it is optimal —
-   measured: 0.3 s where SCIP took 3 s and CP-SAT did not prove optimality in 30 s on
-   an 18k-arc component); if the LP optimum is fractional, SCIP up to ``MIP_MAX_ARCS``
-   (both maximise ``big × count + score``, in one solve or, on large values, count
-   then score: see :mod:`app.matching.integer`), hinted with the repaired solution
-   and bounded by the relaxation. SCIP stops at ``MIP_NODE_LIMIT`` nodes (a work
-   limit); both stop at the safety limit ``Policy.mip_time_limit_s``; the best
-   solution is then kept and the proven gap reported;
-4. larger components get the same LP by column generation
-   (:mod:`app.matching.colgen`: solved on a few arcs per young person, priced by its
-   duals over every arc of the component, grown until no arc of positive reduced cost
-   is left, each round warm-started by HiGHS): integral, it is optimal; fractional, its
-   bounds hold and a solution rounded from it (its arcs at 1 kept, the rest exact by
-   SCIP) is kept, proven when it reaches the bound;
-5. components the column generation could not finish (work limit, time limit) get a
+3. otherwise, that component only is solved as an integer programme: first its LP
+   relaxation, by column generation (:mod:`app.matching.colgen`: solved on a few arcs
+   per young person, priced by its duals over every arc of the component, grown until
+   no arc of positive reduced cost is left, each round warm-started by HiGHS). The
+   constraint matrix is a network plus a few programme rows, so the LP optimum is
+   almost always integral: it is then optimal (measured: 0.3 s where SCIP took 3 s and
+   CP-SAT did not prove optimality in 30 s on an 18k-arc component, with the full LP;
+   the column generation is faster still). A fractional optimum is rounded (its arcs
+   at 1 kept, the young people of its fractional arcs matched exactly by SCIP), proven
+   when that reaches the LP's bound; else SCIP solves the component up to
+   ``MIP_MAX_ARCS`` (maximising ``big × count + score``, in one solve or, on large
+   values, count then score: see :mod:`app.matching.integer`), hinted with the
+   rounded solution; beyond, the rounded solution is kept with the LP's bounds. SCIP
+   stops at ``MIP_NODE_LIMIT`` nodes (a work limit); every solver stops at the safety
+   limit ``Policy.mip_time_limit_s``; the best solution is then kept and the proven gap
+   reported;
+4. components beyond ``MIP_MAX_ARCS`` the column generation could not finish (work
+   limit, time limit) get a
    Lagrangian search on their programme rows (:mod:`app.matching.lagrangian`): each
    iteration is one flow, like the relaxation, with programme prices on the arcs; its
    value bounds the component (much tighter than the flow: multi-programme mentors no
    longer pass units to a programme the young person is not eligible for, once
-   priced), and its solution,
-   re-assigned and repaired, is a feasible one. It stops when both sides meet
-   (optimal) or after ``LAGRANGE_ITERATIONS`` (a work limit: the answer does not
-   depend on the machine's load; the policy's time limit is only a safety stop).
+   priced), and its solution, re-assigned and repaired, is a feasible one. It stops
+   when both sides meet (optimal) or after ``LAGRANGE_ITERATIONS`` (a work limit: the
+   answer does not depend on the machine's load; the policy's time limit is only a
+   safety stop).
    With the lexicographic objective, the largest components start from the prices
    of a few cheap iterations on their core (each young person's three best arcs).
 
@@ -79,7 +80,7 @@ from app.matching.flows import (
     residual_repair,
     score_cap,
 )
-from app.matching.integer import LP_MAX_ARCS, MIP_MAX_ARCS, LpResult, lp_relaxation, solve_mip
+from app.matching.integer import MIP_MAX_ARCS, LpResult, solve_mip
 from app.matching.lagrangian import lagrangian
 from app.matching.monitor import UNWATCHED, Monitor
 
@@ -207,14 +208,8 @@ def solve_arcs(
             result.append(kept)  # the bound is reached: optimal
             continue
         tried = time.perf_counter() < deadline
-        if not tried:
-            lp = LpResult(None, None)
-        elif idx.size <= LP_MAX_ARCS:
-            lp = lp_relaxation(
-                arcs, idx, mentor_remaining, programme_remaining, quality_first, deadline
-            )
-        else:
-            lp = colgen_lp(
+        lp = (
+            colgen_lp(
                 arcs,
                 idx,
                 np.r_[chosen_c, kept],
@@ -224,6 +219,9 @@ def solve_arcs(
                 deadline,
                 this_part,
             )
+            if tried
+            else LpResult(None, None)
+        )
         if lp.programmes.size:
             count_prices[lp.programmes] = lp.count_prices
             score_prices[lp.programmes] = lp.score_prices
@@ -235,7 +233,8 @@ def solve_arcs(
             bound_score -= relaxed[1] - int(arcs.score[exact_lp].sum())
             comp_bs[c] -= relaxed[1] - int(arcs.score[exact_lp].sum())
             continue
-        if lp.incumbent is not None and lp.bound_score is not None:
+        mip_ok = idx.size <= MIP_MAX_ARCS
+        if lp.incumbent is not None and lp.bound_score is not None and not mip_ok:
             # A fractional LP over every arc of a large component: its bounds are far
             # tighter than the Lagrangian's, and its rounded solution is kept.
             reached = (int(lp.incumbent.size), int(arcs.score[lp.incumbent].sum()))
@@ -250,8 +249,6 @@ def solve_arcs(
             bound_score -= relaxed[1] - score_b
             comp_bs[c] -= relaxed[1] - score_b
             continue
-        # SCIP only where the whole LP was solved: beyond, the Lagrangian search.
-        mip_ok = idx.size <= min(LP_MAX_ARCS, MIP_MAX_ARCS)
         if not tried or not mip_ok or time.perf_counter() >= deadline:
             lagrange.append((c, idx, chosen_c, kept, relaxed, lp.bound_matched))
             continue
@@ -264,7 +261,11 @@ def solve_arcs(
             bound_score += cap - relaxed[1]
             comp_bs[c] += cap - relaxed[1]
             relaxed = (lp.bound_matched, cap)
-        hint = greedy_fill(arcs, idx, kept, mentor_remaining, programme_remaining)
+        hint = (
+            lp.incumbent
+            if lp.incumbent is not None
+            else greedy_fill(arcs, idx, kept, mentor_remaining, programme_remaining)
+        )
         mip = solve_mip(
             arcs, idx, hint, mentor_remaining, programme_remaining, quality_first, relaxed, deadline
         )

@@ -26,7 +26,7 @@ class SlowClock:
 def _lagrangian_path(monkeypatch):
     # No LP: components whose repair misses the relaxation go to the Lagrangian search,
     # whose 8 s budget used to decide how many iterations ran.
-    monkeypatch.setattr(solver_module, "LP_MAX_ARCS", 0)
+    monkeypatch.setattr(solver_module, "MIP_MAX_ARCS", 0)
     monkeypatch.setattr(solver_module, "colgen_lp", lambda *args: LpResult(None, None))
 
 

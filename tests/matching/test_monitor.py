@@ -22,7 +22,7 @@ class Polls:
 
 
 def _through_the_lagrangian(monkeypatch: pytest.MonkeyPatch) -> MatchingProblem:
-    monkeypatch.setattr(solver_module, "LP_MAX_ARCS", 0)
+    monkeypatch.setattr(solver_module, "MIP_MAX_ARCS", 0)
     monkeypatch.setattr(solver_module, "colgen_lp", lambda *args: LpResult(None, None))
     policy = Policy(max_candidates_per_mentee=None)
     for seed in range(30):

@@ -130,7 +130,7 @@ def test_mip_out_of_time_returns_the_hint_and_no_proof(phases):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_scip_path_is_optimal_when_the_lp_is_fractional(seed, monkeypatch, phases):
     # Force the fallback used when the LP relaxation has a fractional optimum.
-    monkeypatch.setattr(solver_module, "lp_relaxation", lambda *args: LpResult(None, None))
+    monkeypatch.setattr(solver_module, "colgen_lp", lambda *args: LpResult(None, None))
     pb = random_problem(seed, n_mentees=14, n_mentors=8)
     result = solve(pb)
     assert validate(pb, result) == []
@@ -300,7 +300,7 @@ def test_engine_through_the_large_component_paths_is_valid_with_valid_bounds(
     # a column at a time), or without it the Lagrangian (started on the core of each
     # component or not).
     monkeypatch.setattr(lagrangian, "CORE_MIN_ARCS", 0 if path.endswith("core") else 10**9)
-    monkeypatch.setattr(solver_module, "LP_MAX_ARCS", 0)
+    monkeypatch.setattr(solver_module, "MIP_MAX_ARCS", 0)
     if path == "column generation":
         monkeypatch.setattr(colgen, "SEED_ARCS", 1)
         monkeypatch.setattr(colgen, "PER_MENTEE", 1)

@@ -2,7 +2,7 @@
 
     python -m bench.matching_bench                 # 1k, 10k, 100k and national
     python -m bench.matching_bench --sizes 1k 10k  # a subset
-    python -m bench.matching_bench --cap 48        # another shortlist size
+    python -m bench.matching_bench --cap 24        # from a shortlist, completed by pricing
     python -m bench.matching_bench --no-pricing    # the shortlist alone
     python -m bench.matching_bench --churn         # rematch churn after small changes
 
@@ -234,7 +234,12 @@ def table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    parser.add_argument("--cap", type=int, default=Policy().max_candidates_per_mentee)
+    parser.add_argument(
+        "--cap",
+        type=int,
+        default=Policy().max_candidates_per_mentee,
+        help="a shortlist of this many options per young person (default: every option)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-pricing", action="store_true", help="the shortlist alone")
     parser.add_argument("--churn", action="store_true", help="measure rematch churn")
@@ -253,8 +258,7 @@ def main(argv: list[str] | None = None) -> None:
                 "bench.matching_bench",
                 "--one",
                 name,
-                "--cap",
-                str(args.cap),
+                *(["--cap", str(args.cap)] if args.cap is not None else []),
                 "--seed",
                 str(args.seed),
                 *(["--no-pricing"] if args.no_pricing else []),

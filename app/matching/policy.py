@@ -83,9 +83,11 @@ class Policy:
     people matched, then the total pair score; ``"quality_first"`` maximises the total
     score alone (it may leave someone unmatched to give a better pair to another).
 
-    ``max_candidates_per_mentee``: keep only the k best-scoring feasible candidates of
-    each mentee (``None`` keeps all). Optimality is proven on the capped candidate graph;
-    see ``docs/matching.md`` for the effect of the cap.
+    ``max_candidates_per_mentee``: ``None`` (default) gives the solve every feasible
+    option, enumerated by radius; ``k`` starts from a shortlist of each mentee's k best
+    options among the nearest, which ``pricing`` completes (measured: slower at every
+    benchmark size since the LPs are solved by column generation, which prices every
+    option of a component anyway; see ``docs/matching.md``).
 
     ``pricing``: complete the shortlist by pricing out the options it left out (see
     :mod:`app.matching.pricing`): the optimum is then the optimum over every feasible
@@ -107,7 +109,7 @@ class Policy:
     weights: Weights = dataclasses.field(default_factory=Weights)
     distance_half_km: float = 10.0
     waiting_cap_days: int = 365
-    max_candidates_per_mentee: int | None = 24
+    max_candidates_per_mentee: int | None = None
     mip_time_limit_s: float = 60.0
     pricing: bool = True
     stability: int = 100

@@ -9,6 +9,8 @@ from tests.matching.adversarial import saturated_problem
 from tests.matching.factories import random_problem
 from tests.matching.reference import exact_optimum_milp
 
+SHORTLIST = 24
+"""A shortlist of 24 options per young person (K = 32 nearest per tree): the pricing path."""
 SMALL_CAP = Policy(max_candidates_per_mentee=2)  # K = 10 nearest per tree
 
 
@@ -41,6 +43,12 @@ def test_default_policy_when_the_32_nearest_are_saturated(seed):
     assert result.stats.status == "optimal"
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_a_shortlist_when_the_32_nearest_are_saturated(seed):
+    result, _ = check(saturated_problem(seed, Policy(max_candidates_per_mentee=SHORTLIST)))
+    assert result.stats.status == "optimal"
+
+
 @pytest.mark.parametrize("seed", range(70))
 def test_small_shortlist_is_completed_by_pricing(seed):
     pb = saturated_problem(seed, SMALL_CAP, near_mentors=(11, 16))
@@ -53,7 +61,7 @@ def test_pricing_matters_on_these_instances():
     # run says so (status feasible, the options it may have cost counted).
     short = 0
     for seed in range(40):
-        pb = saturated_problem(seed, Policy(pricing=False))
+        pb = saturated_problem(seed, Policy(max_candidates_per_mentee=SHORTLIST, pricing=False))
         result = solve(pb)
         assert validate(pb, result) == []
         best = exact_optimum_milp(pb)
@@ -66,13 +74,16 @@ def test_pricing_matters_on_these_instances():
 
 
 def test_the_completed_runs_priced_options_in():
-    added = [solve(saturated_problem(seed)).stats.options_added for seed in range(20)]
+    shortlist = Policy(max_candidates_per_mentee=SHORTLIST)
+    added = [solve(saturated_problem(seed, shortlist)).stats.options_added for seed in range(20)]
     assert sum(a > 0 for a in added) >= 5
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_quality_first_over_every_option(seed):
-    pb = saturated_problem(seed, Policy(objective="quality_first"))
+    pb = saturated_problem(
+        seed, Policy(objective="quality_first", max_candidates_per_mentee=SHORTLIST)
+    )
     result, best = check(pb)
     assert result.stats.status == "optimal"
     assert result.stats.total_score == best[1]

@@ -245,10 +245,11 @@ def colgen_lp(
     if counted is None:
         return LpResult(None, None)
     value, duals = counted
+    # A fractional count still bounds the integer count by its floor; the score phase
+    # then asks for that many (an integral answer is then optimal: no integer solution
+    # matches more, none of that count scores more).
     bound = int(np.floor(value + 1e-6))
     count_d = np.maximum(0, duals[p_rows])
-    if abs(value - round(value)) > 1e-6:
-        return LpResult(None, bound, progs, count_d, np.zeros(n_p))
     master.reweigh(scores)
     master.highs.changeRowBounds(master.count_row, float(bound), highspy.kHighsInf)
     scored = _generate(master, scores, mentee, monitor.part(0.5, 1.0))

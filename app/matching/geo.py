@@ -36,3 +36,8 @@ def chord_to_km(chord: FloatArray) -> FloatArray:
 def km_to_chord(km: float) -> float:
     """Chord length on the unit sphere of a great-circle distance in km (monotonic)."""
     return 2 * math.sin(min(math.pi / 2, km / (2 * EARTH_RADIUS_KM)))
+
+
+def km_to_chords(km: FloatArray) -> FloatArray:
+    """:func:`km_to_chord` of each distance."""
+    return np.asarray(2 * np.sin(np.minimum(math.pi / 2, km / (2 * EARTH_RADIUS_KM))))

@@ -11,6 +11,7 @@ from app.matching.context import build_context
 from app.matching.monitor import Monitor
 from tests.matching.factories import random_problem
 from tests.matching.reference import exact_optimum
+from tests.matching.test_optimality import _feasible as feasible
 
 SEEDS = range(30)
 
@@ -51,12 +52,7 @@ def _lp(arcs, arrs, quality_first, seed_arcs=np.zeros(0, dtype=np.int64)):
 
 
 def _feasible(arcs, chosen, arrs):
-    mr, pr = arrs.mentor_remaining, arrs.programme_remaining
-    return (
-        np.unique(arcs.mentee[chosen]).size == chosen.size
-        and np.all(np.bincount(arcs.mentor[chosen], minlength=mr.size) <= mr)
-        and np.all(np.bincount(arcs.programme[chosen], minlength=pr.size) <= pr)
-    )
+    return feasible(arcs, chosen, arrs.mentor_remaining, arrs.programme_remaining)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

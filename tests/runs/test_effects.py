@@ -122,11 +122,14 @@ def test_expired_proposal_frees_capacity(
     assert match.json()["status"] == "expired"
     committed = run(client, association, mode="commit")
     assert len(proposals(client, association, committed["id"])) == 1
-    assert committed["stats"]["written"]["expired"] == 1
     history = client.get(
         f"/v1/matches/{proposal['match_id']}/history", headers=association.headers
     ).json()
+    # Recorded once, by the committed run or by the housekeeping sweep that may pass first.
+    expiries = [item for item in history["items"] if item["to_status"] == "expired"]
+    assert len(expiries) == 1
     assert history["items"][-1]["to_status"] == "expired"
+    assert committed["stats"]["written"]["expired"] <= 1
 
 
 def test_reconsidering_unaccepted_proposals(

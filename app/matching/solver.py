@@ -32,7 +32,8 @@ flow is a *relaxation*: its optimum is a valid bound. Then:
    CP-SAT did not prove optimality in 30 s on an 18k-arc component, with the full LP;
    the column generation is faster still). A fractional optimum is rounded (its arcs
    at 1 kept, the young people of its fractional arcs matched exactly by SCIP), proven
-   when that reaches the LP's bound; else SCIP solves the component up to
+   when that reaches the LP's bound, or lifted to it by the integer optimum on the
+   LP's optimal face (reduced-cost fixing); else SCIP solves the component up to
    ``MIP_MAX_ARCS`` (maximising ``big × count + score``, in one solve or, on large
    values, count then score: see :mod:`app.matching.integer`), hinted with the
    rounded solution; beyond, the rounded solution is kept with the LP's bounds. SCIP

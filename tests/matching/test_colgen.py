@@ -1,8 +1,11 @@
 """The LP of a large component by column generation: the optimum of the LP over every
 arc, although it starts from a few arcs per young person; exact when integral."""
 
+import random
+
 import numpy as np
 import pytest
+from ortools.sat.python import cp_model
 
 from app.matching import Interrupted, Policy, colgen, integer
 from app.matching.arrays import build_arrays
@@ -189,3 +192,76 @@ def test_a_fractional_optimum_rounded_up_to_its_bound_is_proven():
     assert grown.incumbent is None
     assert grown.chosen is not None
     assert (grown.chosen.size, int(arcs.score[grown.chosen].sum())) == (2, 10)
+
+
+def _random_arcs(seed: int):
+    """Arc-level instance: 12 young people with 2–4 options each among 6 mentors (1–2
+    places) and 3 programmes (1–4 places); its LP is fractional about one time in six."""
+    rng = random.Random(seed)
+    options = {(e, rng.randrange(6), rng.randrange(3)) for e in range(12) for _ in range(4)}
+    rows = [(e, m, p, rng.randint(0, 100)) for e, m, p in sorted(options) if rng.random() < 0.8]
+    mentors = np.array([rng.randint(1, 2) for _ in range(6)], dtype=np.int64)
+    programmes = np.array([rng.randint(1, 4) for _ in range(3)], dtype=np.int64)
+    return _arcs_of(rows), mentors, programmes
+
+
+def _at_most_matches(arcs, mentor_remaining, programme_remaining, worst: bool):
+    """Among the solutions matching the most young people, the best-scoring one (an
+    independent reference, CP-SAT) or the worst-scoring one (a poor rounding)."""
+    idx = np.arange(len(arcs))
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{a}") for a in idx.tolist()]
+    for column, bound in (
+        (arcs.mentee, np.ones(int(arcs.mentee.max()) + 1, dtype=np.int64)),
+        (arcs.mentor, mentor_remaining),
+        (arcs.programme, programme_remaining),
+    ):
+        for key in np.unique(column).tolist():
+            model.add(sum(x[j] for j in np.flatnonzero(column == key).tolist()) <= bound[key])
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    model.maximize(sum(x))
+    assert solver.solve(model) == cp_model.OPTIMAL
+    model.add(sum(x) >= round(solver.objective_value))
+    score = sum(int(s) * v for s, v in zip(arcs.score.tolist(), x, strict=True))
+    model.minimize(score) if worst else model.maximize(score)
+    assert solver.solve(model) == cp_model.OPTIMAL
+    return np.flatnonzero([solver.value(v) for v in x])
+
+
+def test_a_poor_rounding_is_lifted_to_the_optimum_by_the_lp_optimal_face(monkeypatch):
+    """Reduced-cost fixing: from a rounded solution far below the LP, the integer
+    optimum on the LP's optimal face is the optimum over every arc when it reaches the
+    LP's floor; whatever it finds is feasible and never claimed optimal wrongly."""
+    poor: list[int] = []
+
+    def rounded(arcs, idx, master, values, rows, count_bound, score_bound, deadline):
+        chosen = _at_most_matches(arcs, *rows, worst=True)
+        poor.append(int(arcs.score[chosen].sum()))
+        return chosen
+
+    monkeypatch.setattr(colgen, "_rounded", rounded)
+    lifted = fractional = 0
+    for seed in range(200):
+        arcs, mr, pr = _random_arcs(seed)
+        poor.clear()
+        idx = np.arange(len(arcs))
+        grown = colgen.colgen_lp(arcs, idx, idx[:0], mr, pr, False, float("inf"))
+        if not poor:
+            continue  # an integral LP: nothing rounded
+        fractional += 1
+        best_chosen = _at_most_matches(arcs, mr, pr, worst=False)
+        best = (best_chosen.size, int(arcs.score[best_chosen].sum()))
+        if grown.chosen is not None:
+            assert feasible(arcs, grown.chosen, mr, pr)
+            assert (grown.chosen.size, int(arcs.score[grown.chosen].sum())) == best
+            lifted += int(arcs.score[grown.chosen].sum()) > poor[0]
+        else:
+            assert grown.incumbent is not None
+            assert feasible(arcs, grown.incumbent, mr, pr)
+            reached = (grown.incumbent.size, int(arcs.score[grown.incumbent].sum()))
+            assert reached <= best
+            assert grown.bound_score is not None
+            assert best[1] <= grown.bound_score
+    assert fractional >= 10
+    assert lifted >= 5

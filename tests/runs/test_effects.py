@@ -234,7 +234,7 @@ def test_scope_and_validation(
     assert (code, body["errors"][0]["field"]) == (422, "policy.weights.qpv")
     code, body = status(association, {"policy": {"colour": "blue"}})
     assert (code, body["errors"][0]["field"]) == (422, "policy.colour")
-    code, body = status(association, {"policy": {"mip_time_limit_s": 3000}})
+    code, body = status(association, {"policy": {"mip_time_limit_s": 4000}})
     assert (code, body["errors"][0]["field"]) == (422, "policy.mip_time_limit_s")
     assert status(company, {})[0] == 403
     assert status(public_body, {})[0] == 403

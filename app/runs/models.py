@@ -111,9 +111,8 @@ class RunProposal(IdMixin, Base):
     # A page of proposals is a range of this index (the list is in position order).
     __table_args__ = (Index("ix_run_proposals_run_id_position", "run_id", "position"),)
 
-    run_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("matching_runs.id", ondelete="CASCADE"), index=True
-    )
+    # Looked up through the (run_id, position) index.
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("matching_runs.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     mentee_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("mentees.id", ondelete="CASCADE"), index=True
@@ -148,9 +147,8 @@ class RunUnmatched(IdMixin, Base):
     __tablename__ = "run_unmatched"
     __table_args__ = (Index("ix_run_unmatched_run_id_position", "run_id", "position"),)
 
-    run_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("matching_runs.id", ondelete="CASCADE"), index=True
-    )
+    # Looked up through the (run_id, position) index.
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("matching_runs.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     mentee_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("mentees.id", ondelete="CASCADE"), index=True

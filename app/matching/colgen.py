@@ -387,6 +387,7 @@ def _fixed_by_reduced_cost(
     it reached the LP's floor, 48 points above the rounded solution)."""
     assert found.incumbent is not None
     assert found.bound_matched is not None
+    assert found.bound_score is not None  # the LP's floor
     incumbent = found.incumbent
     score = int(arcs.score[incumbent].sum())
     mentee = arcs.mentee[idx]  # sorted: one run of arcs per young person
@@ -402,8 +403,7 @@ def _fixed_by_reduced_cost(
         return found
     reached = int(arcs.score[chosen].sum())
     priced = (found.programmes, found.count_prices, found.score_prices)
-    floor = int(np.floor(lp_value + 1e-6))
-    if reached >= floor or lp_value + tolerated - reached - 1 <= FACE_POINTS:
+    if reached >= found.bound_score or lp_value + tolerated - reached - 1 <= FACE_POINTS:
         return LpResult(chosen, found.bound_matched, *priced)
     return dataclasses.replace(found, incumbent=chosen if reached > score else incumbent)
 
